@@ -1,0 +1,334 @@
+//! Static checks of LANGUAGE.md §2 over the AST: arity, fact shape, head annotations,
+//! reserved relations, positive body atom, safety, and unknown relations.
+
+use crate::diag::Diagnostic;
+use crate::syntax::ast::*;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Relations that ldfi provides and that specs may only read.
+pub const RESERVED: [&str; 2] = ["crash", "clock"];
+
+/// Name → (arity, first mention) for every relation of the program.
+pub type RelTable = BTreeMap<String, (usize, Span)>;
+
+/// Every atom of the program, with its relation name, arity and span.
+fn atoms(program: &Program) -> Vec<(&Ident, usize, Span)> {
+    let mut out = Vec::new();
+    for clause in &program.clauses {
+        match clause {
+            Clause::Fact(f) => out.push((&f.rel, f.args.len(), f.span)),
+            Clause::Rule(r) => {
+                out.push((&r.head.rel, r.head.args.len(), r.head.span));
+                for lit in &r.body {
+                    if let Literal::Pos(a) | Literal::Neg(a) = lit {
+                        out.push((&a.rel, a.args.len(), a.span));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Build the relation table and report arity mismatches (one error per mismatching use).
+pub fn arities(program: &Program, diags: &mut Vec<Diagnostic>) -> RelTable {
+    let mut table: RelTable = BTreeMap::new();
+    table.insert("crash".to_string(), (3, Span::new(FileId(0), 0, 0)));
+    let mut first_use: HashMap<&str, Span> = HashMap::new();
+    for (rel, arity, span) in atoms(program) {
+        match table.get(&rel.name) {
+            None => {
+                table.insert(rel.name.clone(), (arity, span));
+                first_use.insert(&rel.name, span);
+            }
+            Some(&(expected, _)) if expected != arity => {
+                let mut d = Diagnostic::error(
+                    "arity",
+                    format!(
+                        "relation `{}` is used with {} argument{} here but {} elsewhere",
+                        rel.name,
+                        arity,
+                        plural(arity),
+                        expected
+                    ),
+                )
+                .at(span, format!("{arity} argument{}", plural(arity)));
+                if let Some(&first) = first_use.get(rel.name.as_str()) {
+                    d = d.also(first, format!("first used with {expected} here"));
+                } else {
+                    d = d.note("`crash(Node, CrashedNode, Time)` is provided by ldfi and has 3 columns");
+                }
+                diags.push(d.hint("a relation has one arity everywhere: rename one of them or fix the arguments"));
+            }
+            Some(_) => {}
+        }
+    }
+    if let (Some(pre), Some(post)) = (table.get("pre"), table.get("post")) {
+        if pre.0 != post.0 {
+            diags.push(
+                Diagnostic::error(
+                    "invariant-arity",
+                    format!("`pre` has {} columns but `post` has {}", pre.0, post.0),
+                )
+                .at(post.1, format!("`post` with {} columns", post.0))
+                .also(pre.1, format!("`pre` with {} columns", pre.0))
+                .hint("the invariant compares pre and post tuples column by column: give them the same columns"),
+            );
+        }
+    }
+    table
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// Checks on facts: time present and positive, constant arguments, not reserved.
+pub fn facts(program: &Program, diags: &mut Vec<Diagnostic>) {
+    for clause in &program.clauses {
+        let Clause::Fact(f) = clause else { continue };
+        reserved_head(&f.rel, "a fact", diags);
+        match f.time {
+            None => diags.push(
+                Diagnostic::error("fact-time", format!("the fact `{}` has no timestep", f.rel.name))
+                    .at(f.span, "missing `@T`")
+                    .hint("a fact holds at one timestep: write it as `...@1;` to make it hold at the start"),
+            ),
+            Some((t, span)) if t < 1 || t > u32::MAX as i64 => diags.push(
+                Diagnostic::error("fact-time", format!("timestep {t} is not a positive 32-bit integer"))
+                    .at(span, "here")
+                    .hint("timesteps start at 1"),
+            ),
+            Some(_) => {}
+        }
+        for arg in &f.args {
+            if !matches!(arg.kind, ExprKind::Str(_) | ExprKind::Int(_)) {
+                diags.push(
+                    Diagnostic::error("fact-constant", "a fact's arguments must be constants")
+                        .at(arg.span, "not a constant")
+                        .hint("quote strings (\"a\") and write integers literally; variables are only meaningful in rules"),
+                );
+            }
+        }
+    }
+}
+
+fn reserved_head(rel: &Ident, what: &str, diags: &mut Vec<Diagnostic>) {
+    if RESERVED.contains(&rel.name.as_str()) {
+        diags.push(
+            Diagnostic::error(
+                "reserved",
+                format!("`{}` is a relation ldfi provides; {what} cannot define it", rel.name),
+            )
+            .at(rel.span, "reserved relation")
+            .hint(if rel.name == "crash" {
+                "crash tuples come from the fault scenario (--crash n@t); rename your relation"
+            } else {
+                "rename your relation"
+            }),
+        );
+    }
+}
+
+/// Checks on one rule: annotations, reserved heads, positive atom, body shapes, safety,
+/// aggregates.
+pub fn rule(r: &Rule, diags: &mut Vec<Diagnostic>) {
+    reserved_head(&r.head.rel, "a rule", diags);
+    if let HeadTime::Other(text, span) = &r.head.time {
+        diags.push(
+            Diagnostic::error("head-annotation", format!("a rule head cannot carry `@{text}`"))
+                .at(*span, "not allowed on a head")
+                .hint("use `@next` (holds at t+1 at the same node) or `@async` (a message), or no annotation"),
+        );
+    }
+    let positives: Vec<&Atom> = r
+        .body
+        .iter()
+        .filter_map(|l| if let Literal::Pos(a) = l { Some(a) } else { None })
+        .collect();
+    if positives.is_empty() {
+        diags.push(
+            Diagnostic::error("no-positive-atom", "a rule needs at least one positive body atom")
+                .at(r.span, "only negations and conditions here")
+                .hint("add an atom that binds the variables, e.g. `node(N)`"),
+        );
+    }
+    for lit in &r.body {
+        if let Literal::Pos(a) | Literal::Neg(a) = lit {
+            body_atom_shape(a, diags);
+        }
+    }
+    let bound: HashSet<&str> = positives
+        .iter()
+        .flat_map(|a| a.args.iter())
+        .filter_map(|e| if let ExprKind::Var(v) = &e.kind { Some(v.as_str()) } else { None })
+        .collect();
+    safety(r, &bound, diags);
+    aggregates(r, diags);
+}
+
+fn body_atom_shape(a: &Atom, diags: &mut Vec<Diagnostic>) {
+    if let Some(BodyTime::Other(text, span)) = &a.time {
+        diags.push(
+            Diagnostic::error("body-annotation", format!("`@{text}` cannot annotate a body atom"))
+                .at(*span, "expected a timestep number")
+                .hint("a body atom reads the current timestep, or a fixed one with `@1`, `@2`, ..."),
+        );
+    }
+    if let Some(BodyTime::Int(t, span)) = &a.time {
+        if *t < 1 || *t > u32::MAX as i64 {
+            diags.push(
+                Diagnostic::error("body-annotation", format!("timestep {t} is not a positive 32-bit integer"))
+                    .at(*span, "here")
+                    .hint("timesteps start at 1"),
+            );
+        }
+    }
+    for arg in &a.args {
+        if !arg.is_simple() {
+            diags.push(
+                Diagnostic::error("body-expression", "arithmetic is not allowed in a body atom")
+                    .at(arg.span, "an expression")
+                    .hint("bind a variable and compare it in a condition, e.g. `p(X), Y == X + 1`"),
+            );
+        }
+    }
+}
+
+fn safety(r: &Rule, bound: &HashSet<&str>, diags: &mut Vec<Diagnostic>) {
+    // (variable, span, place) for each unbound variable, first occurrence per place.
+    let mut unbound: Vec<(String, Span, &str)> = Vec::new();
+    let mut note = |e: &Expr, place: &'static str| {
+        let mut vars = Vec::new();
+        e.vars(&mut vars);
+        for (v, span) in vars {
+            if !bound.contains(v) && !unbound.iter().any(|(u, _, p)| u == v && *p == place) {
+                unbound.push((v.to_string(), span, place));
+            }
+        }
+    };
+    for arg in &r.head.args {
+        match arg {
+            HeadArg::Expr(e) => note(e, "the head"),
+            HeadArg::Agg(a) => note(
+                &Expr { kind: ExprKind::Var(a.var.name.clone()), span: a.var.span },
+                "the aggregate",
+            ),
+        }
+    }
+    for lit in &r.body {
+        match lit {
+            Literal::Neg(a) => a.args.iter().for_each(|e| note(e, "a negated atom")),
+            Literal::Cond(c) => {
+                note(&c.lhs, "a condition");
+                note(&c.rhs, "a condition");
+            }
+            Literal::Pos(_) => {}
+        }
+    }
+    for (name, span, place) in unbound {
+        diags.push(
+            Diagnostic::error(
+                "unsafe-variable",
+                format!("variable `{name}` in {place} is not bound by a positive body atom"),
+            )
+            .at(span, "unbound")
+            .hint(format!("add a positive atom that mentions `{name}`, or use `_` if any value will do")),
+        );
+    }
+    for arg in &r.head.args {
+        let mut wild = false;
+        if let HeadArg::Expr(e) = arg {
+            wildcard_in(e, &mut wild);
+        }
+        if wild {
+            diags.push(
+                Diagnostic::error("head-wildcard", "`_` cannot appear in a rule head")
+                    .at(arg.span(), "which value should the head get?")
+                    .hint("use a variable bound in the body"),
+            );
+        }
+    }
+    for lit in &r.body {
+        let Literal::Cond(c) = lit else { continue };
+        for side in [&c.lhs, &c.rhs] {
+            let mut wild = false;
+            wildcard_in(side, &mut wild);
+            if wild {
+                diags.push(
+                    Diagnostic::error("condition-wildcard", "`_` cannot appear in a condition")
+                        .at(side.span, "here")
+                        .hint("compare a variable bound by a positive atom"),
+                );
+            }
+        }
+    }
+}
+
+fn wildcard_in(e: &Expr, found: &mut bool) {
+    match &e.kind {
+        ExprKind::Wildcard => *found = true,
+        ExprKind::Bin(_, a, b) => {
+            wildcard_in(a, found);
+            wildcard_in(b, found);
+        }
+        ExprKind::Neg(a) => wildcard_in(a, found),
+        _ => {}
+    }
+}
+
+fn aggregates(r: &Rule, diags: &mut Vec<Diagnostic>) {
+    let aggs: Vec<&Aggregate> = r
+        .head
+        .args
+        .iter()
+        .filter_map(|a| if let HeadArg::Agg(g) = a { Some(g) } else { None })
+        .collect();
+    if aggs.len() > 1 {
+        diags.push(
+            Diagnostic::error("aggregate", "a head can hold at most one aggregate")
+                .at(aggs[1].span, "second aggregate")
+                .hint("split the rule into one rule per aggregate"),
+        );
+    }
+    if let Some(HeadArg::Agg(g)) = r.head.args.first() {
+        diags.push(
+            Diagnostic::error("aggregate", "the first column (the location) cannot be an aggregate")
+                .at(g.span, "here")
+                .hint("put the node that holds the result first"),
+        );
+    }
+}
+
+/// Warn about relations that are read but never defined by a fact or a rule head.
+pub fn undefined(program: &Program, diags: &mut Vec<Diagnostic>) {
+    let mut defined: HashSet<&str> = RESERVED.iter().copied().collect();
+    for clause in &program.clauses {
+        match clause {
+            Clause::Fact(f) => defined.insert(&f.rel.name),
+            Clause::Rule(r) => defined.insert(&r.head.rel.name),
+        };
+    }
+    let mut warned: HashSet<&str> = HashSet::new();
+    for clause in &program.clauses {
+        let Clause::Rule(r) = clause else { continue };
+        for lit in &r.body {
+            if let Literal::Pos(a) | Literal::Neg(a) = lit {
+                if !defined.contains(a.rel.name.as_str()) && warned.insert(&a.rel.name) {
+                    diags.push(
+                        Diagnostic::warning(
+                            "undefined-relation",
+                            format!("relation `{}` is read but never defined", a.rel.name),
+                        )
+                        .at(a.rel.span, "no fact or rule defines this")
+                        .hint("it is always empty: check the spelling, or add a fact or rule for it"),
+                    );
+                }
+            }
+        }
+    }
+}
