@@ -8,3 +8,5 @@ pub mod analysis;
 pub mod config;
 pub mod diag;
 pub mod syntax;
+pub mod eval;
+pub mod faults;

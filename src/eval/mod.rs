@@ -1,0 +1,917 @@
+//! Evaluation: the timestep loop of LANGUAGE.md §4 under a fault scenario. Stratified
+//! semi-naive fixpoint per timestep over interned tuples with hash indexes; `@next` carries
+//! and `@async` messages between timesteps; lineage (every firing of every tuple) recorded as
+//! an arena of ids when asked for. Knows nothing of SAT.
+
+pub mod store;
+
+use crate::analysis::ir::*;
+use crate::diag::Diagnostic;
+use crate::faults::{Fault, FaultSet};
+use crate::syntax::ast::{AggKind, BinOp, CmpOp, HeadAnn, Span};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::BTreeMap;
+use std::ops::Range;
+pub use store::{TupleId, TupleRec, Tuples};
+
+/// Default cap on the number of tuples in one timestep.
+pub const DEFAULT_TUPLE_CAP: usize = 1_000_000;
+
+/// Parameters of one run.
+#[derive(Debug, Clone)]
+pub struct RunParams {
+    pub eot: u32,
+    pub nodes: Vec<Sym>,
+    /// Record lineage (needed by the LDFI search and `explain`; off for a verdict only).
+    pub lineage: bool,
+    /// Error out when one timestep holds more tuples than this.
+    pub tuple_cap: usize,
+}
+
+/// A fault scenario over interned node names.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Scenario {
+    pub omissions: std::collections::BTreeSet<(Sym, Sym, u32)>,
+    /// (node, crash time), sorted by node.
+    pub crashes: Vec<(Sym, u32)>,
+}
+
+impl Scenario {
+    /// Intern a fault set. Unknown node names are an error.
+    pub fn from_faults(program: &Program, nodes: &[Sym], faults: &FaultSet) -> Result<Scenario, String> {
+        let node = |name: &str| -> Result<Sym, String> {
+            program
+                .symbols
+                .get(name)
+                .filter(|s| nodes.contains(s))
+                .ok_or_else(|| format!("`{name}` is not a node of this run (nodes: {})", show_nodes(program, nodes)))
+        };
+        let mut s = Scenario::default();
+        for f in &faults.0 {
+            match f {
+                Fault::Omit { from, to, time } => {
+                    s.omissions.insert((node(from)?, node(to)?, *time));
+                }
+                Fault::Crash { node: n, time } => {
+                    let n = node(n)?;
+                    if s.crashes.iter().any(|(m, _)| *m == n) {
+                        return Err(format!("node `{}` crashes twice", program.symbols.name(n)));
+                    }
+                    s.crashes.push((n, *time));
+                }
+            }
+        }
+        s.crashes.sort_unstable();
+        Ok(s)
+    }
+    pub fn crash_time(&self, node: Sym) -> Option<u32> {
+        self.crashes.iter().find(|(n, _)| *n == node).map(|(_, t)| *t)
+    }
+    /// The fault set with node names.
+    pub fn to_faults(&self, program: &Program) -> FaultSet {
+        let name = |s: Sym| program.symbols.name(s).to_string();
+        let mut set = FaultSet::default();
+        for &(from, to, time) in &self.omissions {
+            set.0.insert(Fault::Omit { from: name(from), to: name(to), time });
+        }
+        for &(node, time) in &self.crashes {
+            set.0.insert(Fault::Crash { node: name(node), time });
+        }
+        set
+    }
+}
+
+pub fn show_nodes(program: &Program, nodes: &[Sym]) -> String {
+    nodes.iter().map(|n| program.symbols.name(*n)).collect::<Vec<_>>().join(", ")
+}
+
+/// Where a tuple came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// A fact of the program.
+    Fact,
+    /// The crash oracle of the scenario.
+    Crash,
+    Rule(RuleId),
+}
+
+/// One derivation of a tuple.
+#[derive(Debug, Clone)]
+pub struct Firing {
+    pub source: Source,
+    pub head: TupleId,
+    /// Range into [`Lineage::body`]: the positive body tuples, in body order.
+    pub body: Range<u32>,
+    /// Range into [`Lineage::negs`]: the negated atoms the firing relied on.
+    pub negs: Range<u32>,
+    /// The message it rode on (for `@async` heads).
+    pub msg: Option<u32>,
+}
+
+/// An absent tuple pattern a firing relied on: `notin rel(pattern)` read at `time`
+/// (`None` entries are wildcards).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NegRef {
+    pub rel: RelId,
+    pub time: u32,
+    pub pattern: Box<[Option<Value>]>,
+}
+
+/// The lineage of a run: every firing of every tuple.
+#[derive(Debug, Clone, Default)]
+pub struct Lineage {
+    pub firings: Vec<Firing>,
+    pub body: Vec<TupleId>,
+    pub negs: Vec<NegRef>,
+    /// Firings of each tuple (CSR: `by_head[off[t]..off[t+1]]`).
+    off: Vec<u32>,
+    by_head: Vec<u32>,
+}
+
+impl Lineage {
+    /// The firings that derived a tuple.
+    pub fn firings_of(&self, t: TupleId) -> impl Iterator<Item = &Firing> {
+        let (a, b) = (self.off[t as usize] as usize, self.off[t as usize + 1] as usize);
+        self.by_head[a..b].iter().map(move |&f| &self.firings[f as usize])
+    }
+    pub fn body_of(&self, f: &Firing) -> &[TupleId] {
+        &self.body[f.body.start as usize..f.body.end as usize]
+    }
+    pub fn negs_of(&self, f: &Firing) -> &[NegRef] {
+        &self.negs[f.negs.start as usize..f.negs.end as usize]
+    }
+    fn index(&mut self, ntuples: usize) {
+        let mut counts = vec![0u32; ntuples + 1];
+        for f in &self.firings {
+            counts[f.head as usize + 1] += 1;
+        }
+        for i in 1..counts.len() {
+            counts[i] += counts[i - 1];
+        }
+        let mut fill = counts.clone();
+        self.by_head = vec![0; self.firings.len()];
+        for (i, f) in self.firings.iter().enumerate() {
+            let slot = &mut fill[f.head as usize];
+            self.by_head[*slot as usize] = i as u32;
+            *slot += 1;
+        }
+        self.off = counts;
+    }
+}
+
+/// What happened to a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MsgStatus {
+    Delivered,
+    /// Lost by an omission of the scenario.
+    Omitted,
+    /// Lost because its sender had crashed.
+    SenderCrashed,
+}
+
+/// A message sent by an `@async` rule at `send_time` (delivered at `send_time + 1`).
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub from: Sym,
+    pub to: Sym,
+    pub send_time: u32,
+    pub rel: RelId,
+    pub vals: Box<[Value]>,
+    pub status: MsgStatus,
+}
+
+/// A complete run.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub eot: u32,
+    pub nodes: Vec<Sym>,
+    pub scenario: Scenario,
+    pub tuples: Tuples,
+    pub lineage: Option<Lineage>,
+    pub messages: Vec<Message>,
+    /// `pre` tuples at EOT without their `post` tuple.
+    pub violations: Vec<TupleId>,
+    /// Rule firings (derivations, including ones that found an existing tuple).
+    pub firings: u64,
+    pub warnings: Vec<String>,
+}
+
+impl Run {
+    pub fn is_violation(&self) -> bool {
+        !self.violations.is_empty()
+    }
+    /// The tuples of a relation at a timestep, in insertion order.
+    pub fn tuples_at(&self, rel: RelId, time: u32) -> Vec<TupleId> {
+        self.tuples.store(time).map_or(Vec::new(), |s| s.rels[rel as usize].list.clone())
+    }
+}
+
+/// A run-time error: arithmetic, types, or runaway evaluation.
+#[derive(Debug, Clone)]
+pub enum EvalError {
+    Arithmetic { span: Span, rule: String, what: String, binding: String, time: u32 },
+    Runaway { rel: String, time: u32, cap: usize },
+}
+
+impl EvalError {
+    pub fn to_diagnostic(&self) -> Diagnostic {
+        match self {
+            EvalError::Arithmetic { span, rule, what, binding, time } => {
+                Diagnostic::error("arithmetic", format!("{what} at timestep {time}"))
+                    .at(*span, format!("in this rule, with {binding}"))
+                    .note(format!("rule: {rule}"))
+                    .hint("integers are 64-bit and checked; guard the rule with a condition")
+            }
+            EvalError::Runaway { rel, time, cap } => Diagnostic::error(
+                "runaway",
+                format!("timestep {time} holds more than {cap} tuples; `{rel}` keeps growing"),
+            )
+            .hint("a same-time rule probably derives new values forever (e.g. `p(X+1) :- p(X);`); derive it with `@next`, bound it with a condition, or raise --tuple-cap"),
+        }
+    }
+}
+
+/// Run the program under a scenario.
+pub fn run(program: &Program, params: &RunParams, scenario: &Scenario) -> Result<Run, EvalError> {
+    let mut engine = Engine::new(program, params, scenario);
+    for t in 1..=params.eot {
+        engine.step(t)?;
+    }
+    Ok(engine.finish())
+}
+
+/// How a positive literal is filtered by semi-naive round.
+#[derive(Debug, Clone, Copy)]
+enum RoundFilter {
+    All,
+    Below(u32),
+    Exactly(u32),
+}
+
+impl RoundFilter {
+    #[inline]
+    fn accepts(self, round: u32) -> bool {
+        match self {
+            RoundFilter::All => true,
+            RoundFilter::Below(q) => round < q,
+            RoundFilter::Exactly(q) => round == q,
+        }
+    }
+}
+
+/// Head tuples produced by evaluating one rule (flat buffers).
+#[derive(Default)]
+struct Out {
+    arity: usize,
+    vals: Vec<Value>,
+    /// Sender (rule location) of each head.
+    senders: Vec<Value>,
+    body: Vec<TupleId>,
+    body_off: Vec<u32>,
+    negs: Vec<NegRef>,
+    neg_off: Vec<u32>,
+}
+
+impl Out {
+    fn new(arity: usize) -> Out {
+        Out { arity, body_off: vec![0], neg_off: vec![0], ..Out::default() }
+    }
+    fn len(&self) -> usize {
+        self.senders.len()
+    }
+    fn head(&self, i: usize) -> &[Value] {
+        &self.vals[i * self.arity..(i + 1) * self.arity]
+    }
+    fn body(&self, i: usize) -> &[TupleId] {
+        &self.body[self.body_off[i] as usize..self.body_off[i + 1] as usize]
+    }
+    fn negs(&self, i: usize) -> &[NegRef] {
+        &self.negs[self.neg_off[i] as usize..self.neg_off[i + 1] as usize]
+    }
+}
+
+/// An input of the next timestep with its derivation.
+struct Pending {
+    rel: RelId,
+    vals: Box<[Value]>,
+    source: Source,
+    body: Vec<TupleId>,
+    negs: Vec<NegRef>,
+    msg: Option<u32>,
+}
+
+struct Engine<'p> {
+    program: &'p Program,
+    params: &'p RunParams,
+    scenario: &'p Scenario,
+    is_node: FxHashSet<Sym>,
+    tuples: Tuples,
+    lineage: Option<Lineage>,
+    messages: Vec<Message>,
+    msg_ids: FxHashMap<(Sym, Sym, u32, RelId, Box<[Value]>), u32>,
+    pending: Vec<Pending>,
+    next_fact: usize,
+    firings: u64,
+    warnings: Vec<String>,
+    warned: FxHashSet<Value>,
+    round: u32,
+}
+
+impl<'p> Engine<'p> {
+    fn new(program: &'p Program, params: &'p RunParams, scenario: &'p Scenario) -> Engine<'p> {
+        Engine {
+            program,
+            params,
+            scenario,
+            is_node: params.nodes.iter().copied().collect(),
+            tuples: Tuples::default(),
+            lineage: params.lineage.then(Lineage::default),
+            messages: Vec::new(),
+            msg_ids: FxHashMap::default(),
+            pending: Vec::new(),
+            next_fact: 0,
+            firings: 0,
+            warnings: Vec::new(),
+            warned: FxHashSet::default(),
+            round: 0,
+        }
+    }
+
+    fn finish(mut self) -> Run {
+        let violations = self.violations();
+        if let Some(l) = &mut self.lineage {
+            l.index(self.tuples.recs.len());
+        }
+        Run {
+            eot: self.params.eot,
+            nodes: self.params.nodes.clone(),
+            scenario: self.scenario.clone(),
+            tuples: self.tuples,
+            lineage: self.lineage,
+            messages: self.messages,
+            violations,
+            firings: self.firings,
+            warnings: self.warnings,
+        }
+    }
+
+    fn violations(&self) -> Vec<TupleId> {
+        let (Some(pre), Some(post)) = (self.program.pre_rel, self.program.post_rel) else {
+            return Vec::new();
+        };
+        let Some(store) = self.tuples.store(self.params.eot) else { return Vec::new() };
+        store.rels[pre as usize]
+            .list
+            .iter()
+            .copied()
+            .filter(|&id| store.rels[post as usize].get(&self.tuples.rec(id).vals).is_none())
+            .collect()
+    }
+
+    /// Insert a tuple at timestep t with a firing; returns true when the tuple is new.
+    fn add(
+        &mut self,
+        rel: RelId,
+        vals: &[Value],
+        t: u32,
+        source: Source,
+        body: &[TupleId],
+        negs: &[NegRef],
+        msg: Option<u32>,
+    ) -> Result<bool, EvalError> {
+        let (id, new) = self.tuples.insert(rel, vals, t, self.round);
+        if let Some(l) = &mut self.lineage {
+            let b0 = l.body.len() as u32;
+            l.body.extend_from_slice(body);
+            let n0 = l.negs.len() as u32;
+            l.negs.extend_from_slice(negs);
+            l.firings.push(Firing {
+                source,
+                head: id,
+                body: b0..l.body.len() as u32,
+                negs: n0..l.negs.len() as u32,
+                msg,
+            });
+        }
+        if new && self.tuples.times[t as usize - 1].count > self.params.tuple_cap {
+            return Err(EvalError::Runaway {
+                rel: self.program.rel_name(rel).to_string(),
+                time: t,
+                cap: self.params.tuple_cap,
+            });
+        }
+        Ok(new)
+    }
+
+    fn step(&mut self, t: u32) -> Result<(), EvalError> {
+        self.tuples.times.push(store::TimeStore::new(self.program));
+        self.round = 0;
+        self.inputs(t)?;
+        for stratum in 0..self.program.strata.len() {
+            self.fixpoint(stratum, t)?;
+        }
+        self.round = 0;
+        self.inductive(t)?;
+        Ok(())
+    }
+
+    /// Facts at t, carries and messages from t-1, and the crash oracle.
+    fn inputs(&mut self, t: u32) -> Result<(), EvalError> {
+        let program = self.program;
+        while let Some(f) = program.facts.get(self.next_fact) {
+            if f.time > t {
+                break;
+            }
+            if f.time == t {
+                self.add(f.rel, &f.vals, t, Source::Fact, &[], &[], None)?;
+            }
+            self.next_fact += 1;
+        }
+        for p in std::mem::take(&mut self.pending) {
+            self.add(p.rel, &p.vals, t, p.source, &p.body, &p.negs, p.msg)?;
+        }
+        if let Some(crash) = program.crash_rel {
+            for &n in &self.params.nodes {
+                for &(c, ct) in &self.scenario.crashes {
+                    let vals = [Value::Sym(n), Value::Sym(c), Value::Int(ct as i64)];
+                    self.add(crash, &vals, t, Source::Crash, &[], &[], None)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Semi-naive fixpoint of one stratum at timestep t.
+    fn fixpoint(&mut self, stratum: usize, t: u32) -> Result<(), EvalError> {
+        let program = self.program;
+        let rules = &program.strata[stratum];
+        self.round += 1;
+        let first = self.round;
+        let mut new = 0usize;
+        for &r in rules {
+            let rule = &program.rules[r as usize];
+            let filters = self.filters(rule, t, None, first);
+            let out = self.derive(rule, &rule.full, &filters, t)?;
+            new += self.insert_out(rule, &out, t)?;
+        }
+        while new > 0 {
+            self.round += 1;
+            let q = self.round;
+            new = 0;
+            for &r in rules {
+                let rule = &program.rules[r as usize];
+                for plan in &rule.deltas {
+                    let filters = self.filters(rule, t, plan.delta, q);
+                    let out = self.derive(rule, plan, &filters, t)?;
+                    new += self.insert_out(rule, &out, t)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Round filters of a rule's positive literals for a plan at round q.
+    fn filters(&self, rule: &IrRule, t: u32, delta: Option<usize>, q: u32) -> Vec<RoundFilter> {
+        rule.positives
+            .iter()
+            .enumerate()
+            .map(|(i, &(rel, time))| {
+                let current = match time {
+                    TimeRef::Now => true,
+                    TimeRef::At(at) => at == t,
+                };
+                let same = rule.ann == HeadAnn::None && self.program.rels[rel as usize].stratum == rule.stratum;
+                if !current || !same {
+                    return RoundFilter::All;
+                }
+                match delta {
+                    None => RoundFilter::Below(q),
+                    Some(d) if i == d => RoundFilter::Exactly(q - 1),
+                    Some(d) if i < d => RoundFilter::Below(q - 1),
+                    Some(_) => RoundFilter::Below(q),
+                }
+            })
+            .collect()
+    }
+
+    fn insert_out(&mut self, rule: &IrRule, out: &Out, t: u32) -> Result<usize, EvalError> {
+        let mut new = 0;
+        for i in 0..out.len() {
+            if self.add(rule.head_rel, out.head(i), t, Source::Rule(rule.id), out.body(i), out.negs(i), None)? {
+                new += 1;
+            }
+        }
+        Ok(new)
+    }
+
+    /// `@next` and `@async` rules on the final state of t.
+    fn inductive(&mut self, t: u32) -> Result<(), EvalError> {
+        let program = self.program;
+        for &r in &program.next_rules {
+            let rule = &program.rules[r as usize];
+            let filters = vec![RoundFilter::All; rule.positives.len()];
+            let out = self.derive(rule, &rule.full, &filters, t)?;
+            if t == self.params.eot {
+                continue;
+            }
+            for i in 0..out.len() {
+                self.pending.push(Pending {
+                    rel: rule.head_rel,
+                    vals: out.head(i).into(),
+                    source: Source::Rule(rule.id),
+                    body: out.body(i).to_vec(),
+                    negs: out.negs(i).to_vec(),
+                    msg: None,
+                });
+            }
+        }
+        for &r in &program.async_rules {
+            let rule = &program.rules[r as usize];
+            let filters = vec![RoundFilter::All; rule.positives.len()];
+            let out = self.derive(rule, &rule.full, &filters, t)?;
+            for i in 0..out.len() {
+                self.send(rule, &out, i, t);
+            }
+        }
+        Ok(())
+    }
+
+    fn warn_not_node(&mut self, v: Value, rule: &IrRule) {
+        if self.warned.insert(v) {
+            self.warnings.push(format!(
+                "messages to or from {} are dropped: it is not a node of the run (rule: {})",
+                self.program.symbols.show(v),
+                rule.text
+            ));
+        }
+    }
+
+    /// Route one `@async` head: deliver at t+1, or lose it.
+    fn send(&mut self, rule: &IrRule, out: &Out, i: usize, t: u32) {
+        let vals = out.head(i);
+        let (from, to) = match (out.senders[i], vals[0]) {
+            (Value::Sym(f), Value::Sym(r)) if self.is_node.contains(&f) && self.is_node.contains(&r) => (f, r),
+            (f, r) => {
+                let bad = if matches!(f, Value::Sym(s) if self.is_node.contains(&s)) { r } else { f };
+                self.warn_not_node(bad, rule);
+                return;
+            }
+        };
+        if t == self.params.eot {
+            return;
+        }
+        let status = if from == to {
+            MsgStatus::Delivered
+        } else if self.scenario.crash_time(from).is_some_and(|c| c <= t) {
+            MsgStatus::SenderCrashed
+        } else if self.scenario.omissions.contains(&(from, to, t)) {
+            MsgStatus::Omitted
+        } else {
+            MsgStatus::Delivered
+        };
+        let key = (from, to, t, rule.head_rel, Box::<[Value]>::from(vals));
+        let next_id = self.messages.len() as u32;
+        let id = *self.msg_ids.entry(key).or_insert(next_id);
+        if id == next_id {
+            self.messages.push(Message { from, to, send_time: t, rel: rule.head_rel, vals: vals.into(), status });
+        }
+        if status == MsgStatus::Delivered {
+            self.pending.push(Pending {
+                rel: rule.head_rel,
+                vals: vals.into(),
+                source: Source::Rule(rule.id),
+                body: out.body(i).to_vec(),
+                negs: out.negs(i).to_vec(),
+                msg: Some(id),
+            });
+        }
+    }
+
+    /// Evaluate a rule's plan (with aggregation when its head has one).
+    fn derive(&mut self, rule: &IrRule, plan: &Plan, filters: &[RoundFilter], t: u32) -> Result<Out, EvalError> {
+        let mut ctx = JoinCtx {
+            program: self.program,
+            tuples: &self.tuples,
+            rule,
+            filters,
+            t,
+            lineage: self.lineage.is_some(),
+            binding: vec![Value::Int(0); rule.nvars],
+            body: vec![0; rule.positives.len()],
+            negs: Vec::new(),
+            keys: vec![Vec::new(); plan.steps.len()],
+            out: Out::new(rule.head.len()),
+            rows: Vec::new(),
+            firings: 0,
+        };
+        ctx.join(&plan.steps, 0)?;
+        self.firings += ctx.firings;
+        match rule.agg {
+            None => Ok(ctx.out),
+            Some(pos) => ctx.aggregate(pos),
+        }
+    }
+}
+
+/// One binding of an aggregate rule: (group values, aggregated value, binding, sender, body).
+type AggRow = (Vec<Value>, Value, Vec<Value>, Value, Vec<TupleId>);
+
+struct JoinCtx<'a> {
+    program: &'a Program,
+    tuples: &'a Tuples,
+    rule: &'a IrRule,
+    filters: &'a [RoundFilter],
+    t: u32,
+    lineage: bool,
+    binding: Vec<Value>,
+    /// Body tuple per positive literal (source order).
+    body: Vec<TupleId>,
+    negs: Vec<NegRef>,
+    keys: Vec<Vec<Value>>,
+    out: Out,
+    rows: Vec<AggRow>,
+    firings: u64,
+}
+
+impl<'a> JoinCtx<'a> {
+    fn store_for(&self, rel: RelId, time: TimeRef) -> Option<&'a store::RelStore> {
+        let at = match time {
+            TimeRef::Now => self.t,
+            TimeRef::At(at) if at <= self.t => at,
+            TimeRef::At(_) => return None,
+        };
+        let tuples: &'a Tuples = self.tuples;
+        tuples.store(at).map(|s| &s.rels[rel as usize])
+    }
+
+    fn value(&self, pat: ArgPat) -> Option<Value> {
+        match pat {
+            ArgPat::Const(c) => Some(c),
+            ArgPat::Check(v) | ArgPat::Bind(v) => Some(self.binding[v as usize]),
+            ArgPat::Wild => None,
+        }
+    }
+
+    fn join(&mut self, steps: &[Step], i: usize) -> Result<(), EvalError> {
+        let Some(step) = steps.get(i) else { return self.emit() };
+        match step {
+            Step::Scan { rel, time, args, key, lit } => {
+                let Some(store) = self.store_for(*rel, *time) else { return Ok(()) };
+                let mut kbuf = std::mem::take(&mut self.keys[i]);
+                kbuf.clear();
+                kbuf.extend(key.iter().map(|&c| self.value(args[c as usize]).unwrap_or(Value::Int(0))));
+                let filter = self.filters[*lit];
+                let tuples = self.tuples;
+                for &id in store.lookup(key, &kbuf) {
+                    let rec = tuples.rec(id);
+                    if !filter.accepts(rec.round) || !self.matches(args, &rec.vals) {
+                        continue;
+                    }
+                    self.body[*lit] = id;
+                    self.join(steps, i + 1)?;
+                }
+                self.keys[i] = kbuf;
+                Ok(())
+            }
+            Step::Absent { rel, time, args, key, .. } => {
+                let found = match self.store_for(*rel, *time) {
+                    None => false,
+                    Some(store) => {
+                        let kbuf: Vec<Value> = key.iter().map(|&c| self.value(args[c as usize]).unwrap_or(Value::Int(0))).collect();
+                        if key.len() == args.len() {
+                            store.get(&kbuf).is_some()
+                        } else {
+                            !store.lookup(key, &kbuf).is_empty()
+                        }
+                    }
+                };
+                if found {
+                    return Ok(());
+                }
+                if self.lineage {
+                    let at = match time {
+                        TimeRef::Now => self.t,
+                        TimeRef::At(a) => *a,
+                    };
+                    let pattern = args.iter().map(|a| self.value(*a)).collect();
+                    self.negs.push(NegRef { rel: *rel, time: at, pattern });
+                }
+                let r = self.join(steps, i + 1);
+                if self.lineage {
+                    self.negs.pop();
+                }
+                r
+            }
+            Step::Filter { lhs, op, rhs } => {
+                let a = self.eval(lhs)?;
+                let b = self.eval(rhs)?;
+                if self.compare(a, *op, b)? {
+                    self.join(steps, i + 1)
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    /// Match a tuple against an atom's patterns, binding `Bind` variables.
+    #[inline]
+    fn matches(&mut self, args: &[ArgPat], vals: &[Value]) -> bool {
+        for (pat, &v) in args.iter().zip(vals.iter()) {
+            match *pat {
+                ArgPat::Bind(var) => self.binding[var as usize] = v,
+                ArgPat::Check(var) => {
+                    if self.binding[var as usize] != v {
+                        return false;
+                    }
+                }
+                ArgPat::Const(c) => {
+                    if c != v {
+                        return false;
+                    }
+                }
+                ArgPat::Wild => {}
+            }
+        }
+        true
+    }
+
+    fn sender(&self) -> Value {
+        self.value(self.rule.location).unwrap_or(Value::Int(0))
+    }
+
+    /// A complete binding: produce the head (or an aggregate row).
+    fn emit(&mut self) -> Result<(), EvalError> {
+        self.firings += 1;
+        let sender = self.sender();
+        if let Some(pos) = self.rule.agg {
+            let mut group = Vec::with_capacity(self.rule.head.len() - 1);
+            let mut agg = Value::Int(0);
+            for (i, term) in self.rule.head.iter().enumerate() {
+                match term {
+                    HeadTerm::Expr(e) => group.push(self.eval(e)?),
+                    HeadTerm::Agg(_, v) if i == pos => agg = self.binding[*v as usize],
+                    HeadTerm::Agg(..) => {}
+                }
+            }
+            let binding = self.rule.binding_vars.iter().map(|v| self.binding[*v as usize]).collect();
+            let body = if self.lineage { self.body.clone() } else { Vec::new() };
+            self.rows.push((group, agg, binding, sender, body));
+            return Ok(());
+        }
+        for term in &self.rule.head {
+            if let HeadTerm::Expr(e) = term {
+                let v = self.eval(e)?;
+                self.out.vals.push(v);
+            }
+        }
+        self.out.senders.push(sender);
+        if self.lineage {
+            self.out.body.extend_from_slice(&self.body);
+            self.out.body_off.push(self.out.body.len() as u32);
+            self.out.negs.extend(self.negs.iter().cloned());
+            self.out.neg_off.push(self.out.negs.len() as u32);
+        }
+        Ok(())
+    }
+
+    /// Group aggregate rows and compute one head per group.
+    fn aggregate(mut self, pos: usize) -> Result<Out, EvalError> {
+        let kind = match self.rule.head[pos] {
+            HeadTerm::Agg(k, _) => k,
+            HeadTerm::Expr(_) => AggKind::Count,
+        };
+        let mut groups: BTreeMap<Vec<Value>, (FxHashSet<Vec<Value>>, Vec<Value>, Value, Vec<TupleId>)> = BTreeMap::new();
+        for (group, v, binding, sender, body) in std::mem::take(&mut self.rows) {
+            let entry = groups.entry(group).or_insert_with(|| (FxHashSet::default(), Vec::new(), sender, Vec::new()));
+            if entry.0.insert(binding) {
+                entry.1.push(v);
+            }
+            for b in body {
+                if !entry.3.contains(&b) {
+                    entry.3.push(b);
+                }
+            }
+        }
+        let mut out = Out::new(self.rule.head.len());
+        for (group, (_, values, sender, body)) in groups {
+            let result = self.fold(kind, &values)?;
+            let mut g = group.into_iter();
+            for i in 0..self.rule.head.len() {
+                out.vals.push(if i == pos { result } else { g.next().unwrap_or(Value::Int(0)) });
+            }
+            out.senders.push(sender);
+            if self.lineage {
+                out.body.extend_from_slice(&body);
+                out.body_off.push(out.body.len() as u32);
+                out.neg_off.push(out.negs.len() as u32);
+            }
+        }
+        Ok(out)
+    }
+
+    fn fold(&self, kind: AggKind, values: &[Value]) -> Result<Value, EvalError> {
+        match kind {
+            AggKind::Count => Ok(Value::Int(values.len() as i64)),
+            AggKind::Sum => {
+                let mut sum: i64 = 0;
+                for v in values {
+                    let Value::Int(x) = *v else {
+                        return Err(self.error(format!("sum<> over the string {}", self.program.symbols.show(*v))));
+                    };
+                    sum = sum.checked_add(x).ok_or_else(|| self.error("sum<> overflows 64 bits".into()))?;
+                }
+                Ok(Value::Int(sum))
+            }
+            AggKind::Min | AggKind::Max => {
+                let mut best = values[0];
+                for &v in &values[1..] {
+                    let ord = self
+                        .program
+                        .symbols
+                        .compare(v, best)
+                        .ok_or_else(|| self.error(format!("{}<> mixes strings and integers", kind.name())))?;
+                    let better = if kind == AggKind::Min { ord.is_lt() } else { ord.is_gt() };
+                    if better {
+                        best = v;
+                    }
+                }
+                Ok(best)
+            }
+        }
+    }
+
+    fn error(&self, what: String) -> EvalError {
+        let binding: Vec<String> = self
+            .rule
+            .var_names
+            .iter()
+            .enumerate()
+            .filter(|(v, _)| self.rule.binding_vars.contains(&(*v as VarId)))
+            .map(|(v, name)| format!("{name} = {}", self.program.symbols.show(self.binding[v])))
+            .collect();
+        EvalError::Arithmetic {
+            span: self.rule.span,
+            rule: self.rule.text.clone(),
+            what,
+            binding: if binding.is_empty() { "no variables".into() } else { binding.join(", ") },
+            time: self.t,
+        }
+    }
+
+    fn eval(&self, e: &IrExpr) -> Result<Value, EvalError> {
+        match e {
+            IrExpr::Var(v) => Ok(self.binding[*v as usize]),
+            IrExpr::Const(c) => Ok(*c),
+            IrExpr::Neg(a) => match self.eval(a)? {
+                Value::Int(x) => x.checked_neg().map(Value::Int).ok_or_else(|| self.error(format!("-({x}) overflows 64 bits"))),
+                v => Err(self.error(format!("cannot negate the string {}", self.program.symbols.show(v)))),
+            },
+            IrExpr::Bin(op, a, b) => {
+                let (x, y) = match (self.eval(a)?, self.eval(b)?) {
+                    (Value::Int(x), Value::Int(y)) => (x, y),
+                    (va, vb) => {
+                        return Err(self.error(format!(
+                            "arithmetic on a string: {} {} {}",
+                            self.program.symbols.show(va),
+                            op.symbol(),
+                            self.program.symbols.show(vb)
+                        )))
+                    }
+                };
+                let r = match op {
+                    BinOp::Add => x.checked_add(y),
+                    BinOp::Sub => x.checked_sub(y),
+                    BinOp::Mul => x.checked_mul(y),
+                    BinOp::Div if y == 0 => return Err(self.error(format!("division by zero: {x} / 0"))),
+                    BinOp::Mod if y == 0 => return Err(self.error(format!("division by zero: {x} % 0"))),
+                    BinOp::Div => x.checked_div(y),
+                    BinOp::Mod => x.checked_rem(y),
+                };
+                r.map(Value::Int).ok_or_else(|| self.error(format!("{x} {} {y} overflows 64 bits", op.symbol())))
+            }
+        }
+    }
+
+    fn compare(&self, a: Value, op: CmpOp, b: Value) -> Result<bool, EvalError> {
+        match op {
+            CmpOp::Eq => return Ok(a == b),
+            CmpOp::Ne => return Ok(a != b),
+            _ => {}
+        }
+        let ord = self.program.symbols.compare(a, b).ok_or_else(|| {
+            self.error(format!(
+                "cannot order {} against {}",
+                self.program.symbols.show(a),
+                self.program.symbols.show(b)
+            ))
+        })?;
+        Ok(match op {
+            CmpOp::Lt => ord.is_lt(),
+            CmpOp::Gt => ord.is_gt(),
+            CmpOp::Le => ord.is_le(),
+            CmpOp::Ge => ord.is_ge(),
+            CmpOp::Eq | CmpOp::Ne => unreachable!("handled above"),
+        })
+    }
+}

@@ -1,0 +1,116 @@
+//! Tuple storage for one timestep: per relation a hash set of tuples (value slices → tuple
+//! ids) and the hash indexes its join steps need, keyed by the bound columns.
+
+use crate::analysis::ir::{Program, RelId, Value};
+use rustc_hash::FxHashMap;
+
+pub type TupleId = u32;
+
+/// One relation's tuples at one timestep.
+#[derive(Debug, Clone, Default)]
+pub struct RelStore {
+    set: FxHashMap<Box<[Value]>, TupleId>,
+    /// Tuple ids in insertion order.
+    pub list: Vec<TupleId>,
+    /// (key columns, key values → tuple ids).
+    indexes: Vec<(Vec<u8>, FxHashMap<Box<[Value]>, Vec<TupleId>>)>,
+}
+
+impl RelStore {
+    fn new(index_cols: &[Vec<u8>]) -> RelStore {
+        RelStore {
+            set: FxHashMap::default(),
+            list: Vec::new(),
+            indexes: index_cols
+                .iter()
+                .filter(|cols| !cols.is_empty())
+                .map(|cols| (cols.clone(), FxHashMap::default()))
+                .collect(),
+        }
+    }
+    pub fn get(&self, vals: &[Value]) -> Option<TupleId> {
+        self.set.get(vals).copied()
+    }
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+    /// Insert a tuple known to be absent.
+    fn insert(&mut self, vals: &[Value], id: TupleId) {
+        self.set.insert(vals.into(), id);
+        self.list.push(id);
+        for (cols, index) in &mut self.indexes {
+            let key: Box<[Value]> = cols.iter().map(|&c| vals[c as usize]).collect();
+            index.entry(key).or_default().push(id);
+        }
+    }
+    /// The tuples whose `cols` hold `key` (an empty `cols` means every tuple).
+    pub fn lookup(&self, cols: &[u8], key: &[Value]) -> &[TupleId] {
+        if cols.is_empty() {
+            return &self.list;
+        }
+        for (c, index) in &self.indexes {
+            if c.as_slice() == cols {
+                return index.get(key).map_or(&[], |v| v.as_slice());
+            }
+        }
+        &[]
+    }
+}
+
+/// A tuple in the run's arena.
+#[derive(Debug, Clone)]
+pub struct TupleRec {
+    pub rel: RelId,
+    pub time: u32,
+    /// The semi-naive round that first derived it within its timestep (0 for inputs).
+    pub round: u32,
+    pub vals: Box<[Value]>,
+}
+
+/// All tuples of one timestep.
+#[derive(Debug, Clone)]
+pub struct TimeStore {
+    pub rels: Vec<RelStore>,
+    pub count: usize,
+}
+
+impl TimeStore {
+    pub fn new(program: &Program) -> TimeStore {
+        TimeStore { rels: program.indexes.iter().map(|cols| RelStore::new(cols)).collect(), count: 0 }
+    }
+}
+
+/// The arena of every tuple of a run plus the per-timestep stores.
+#[derive(Debug, Clone, Default)]
+pub struct Tuples {
+    pub recs: Vec<TupleRec>,
+    /// `times[t - 1]` is the store of timestep t.
+    pub times: Vec<TimeStore>,
+}
+
+impl Tuples {
+    pub fn store(&self, time: u32) -> Option<&TimeStore> {
+        self.times.get((time as usize).wrapping_sub(1))
+    }
+    pub fn find(&self, rel: RelId, vals: &[Value], time: u32) -> Option<TupleId> {
+        self.store(time)?.rels[rel as usize].get(vals)
+    }
+    /// Insert into timestep `time` (the last store); returns (id, was it new).
+    pub fn insert(&mut self, rel: RelId, vals: &[Value], time: u32, round: u32) -> (TupleId, bool) {
+        let store = &mut self.times[time as usize - 1];
+        if let Some(id) = store.rels[rel as usize].get(vals) {
+            return (id, false);
+        }
+        let id = self.recs.len() as TupleId;
+        store.rels[rel as usize].insert(vals, id);
+        store.count += 1;
+        self.recs.push(TupleRec { rel, time, round, vals: vals.into() });
+        (id, true)
+    }
+    pub fn rec(&self, id: TupleId) -> &TupleRec {
+        &self.recs[id as usize]
+    }
+}
