@@ -10,3 +10,4 @@ pub mod diag;
 pub mod syntax;
 pub mod eval;
 pub mod faults;
+pub mod search;

@@ -212,6 +212,8 @@ pub struct Program {
     /// For each relation q: the relations whose loss can make a tuple of q appear (a path
     /// with an odd number of negations, or through an aggregate).
     pub loss_to_gain: Vec<Vec<RelId>>,
+    /// The same over same-time rules only: losses at timestep t that can make q gain at t.
+    pub loss_to_gain_now: Vec<Vec<RelId>>,
     /// For each relation q: whether a new `crash` tuple can make a tuple of q appear.
     pub crash_to_gain: Vec<bool>,
     /// The `@T` constants that body atoms read (the evaluator keeps those timesteps).

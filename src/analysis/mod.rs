@@ -60,7 +60,8 @@ pub fn analyze(program: &ast::Program) -> Analysis {
             return Analysis { diagnostics: diags, program: None };
         }
     };
-    let program = lower_program(program, &rules, &table, rel_ids, rel_stratum, &all_edges);
+    let mut program = lower_program(program, &rules, &table, rel_ids, rel_stratum, &all_edges);
+    program.loss_to_gain_now = graph::gain_sources(nrels, &same_time, None).0;
     Analysis { diagnostics: diags, program: Some(program) }
 }
 

@@ -1,0 +1,416 @@
+//! Lineage to SAT: fault variables, the Tseitin-style encoding of "this fault set can break
+//! that good outcome", and the incremental solver that yields minimal hypotheses, smallest
+//! first (DESIGN.md, "The LDFI search").
+//!
+//! For a good run with fault set F, `broken(x)` implies that every firing of x is broken; a
+//! firing is broken only if a body tuple is broken, its message is omitted or its sender is
+//! down, or (negative support) a relation it read with `notin` (or aggregated over) can gain a
+//! tuple. Only these one-way implications are encoded, so a satisfying assignment can claim
+//! more breakage than is real (an extra run) but never less (a missed bug). The clause group
+//! of F is guarded by `AND F`, so runs teach the solver without excluding other hypotheses.
+
+use crate::analysis::ir::{Program, RelId, Sym};
+use crate::eval::{Run, Source, TupleId};
+use rustc_hash::FxHashMap;
+use rustsat::encodings::card::{BoundUpper, BoundUpperIncremental, Totalizer};
+use rustsat::instances::{BasicVarManager, ManageVars};
+use rustsat::solvers::{Solve, SolveIncremental, SolverResult};
+use rustsat::types::{Clause, Lit, TernaryVal};
+use std::collections::BTreeMap;
+
+#[cfg(not(feature = "cadical"))]
+pub type Backend = rustsat_batsat::BasicSolver;
+#[cfg(feature = "cadical")]
+pub type Backend = rustsat_cadical::CaDiCaL<'static, 'static>;
+
+/// A hypothesis: omissions (from, to, time) and crashes (node, time).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Hypothesis {
+    pub omissions: Vec<(Sym, Sym, u32)>,
+    pub crashes: Vec<(Sym, u32)>,
+}
+
+impl Hypothesis {
+    pub fn len(&self) -> usize {
+        self.omissions.len() + self.crashes.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+pub struct Encoder<'p> {
+    program: &'p Program,
+    eot: u32,
+    eff: u32,
+    nodes: Vec<Sym>,
+    negative_support: bool,
+    solver: Backend,
+    vm: BasicVarManager,
+    omit: BTreeMap<(Sym, Sym, u32), Lit>,
+    crash: BTreeMap<(Sym, u32), Lit>,
+    down: FxHashMap<(Sym, u32), Lit>,
+    /// Every fault variable, in creation order (the inputs of the totalizer).
+    faults: Vec<Lit>,
+    tot: Totalizer,
+    /// Number of clauses added (for stats).
+    pub clauses: usize,
+}
+
+impl<'p> Encoder<'p> {
+    pub fn new(program: &'p Program, eot: u32, eff: u32, crashes: u32, nodes: &[Sym], negative_support: bool) -> Self {
+        let mut enc = Encoder {
+            program,
+            eot,
+            eff,
+            nodes: nodes.to_vec(),
+            negative_support,
+            solver: Backend::default(),
+            vm: BasicVarManager::default(),
+            omit: BTreeMap::new(),
+            crash: BTreeMap::new(),
+            down: FxHashMap::default(),
+            faults: Vec::new(),
+            tot: Totalizer::default(),
+            clauses: 0,
+        };
+        enc.crash_vars(crashes);
+        let crash_lits: Vec<Lit> = enc.crash.values().copied().collect();
+        enc.tot.extend(crash_lits);
+        enc
+    }
+
+    fn lit(&mut self) -> Lit {
+        self.vm.new_var().pos_lit()
+    }
+
+    fn clause(&mut self, lits: &[Lit]) {
+        self.clauses += 1;
+        // The in-memory backends only fail on out-of-memory.
+        let _ = self.solver.add_clause(lits.iter().copied().collect::<Clause>());
+    }
+
+    /// Crash variables c(n, t) for t in 1..=EOT, at most one per node, and at most `crashes`
+    /// crashed nodes.
+    fn crash_vars(&mut self, crashes: u32) {
+        if crashes == 0 {
+            return;
+        }
+        let mut crashed = Vec::new();
+        for n in self.nodes.clone() {
+            let lits: Vec<Lit> = (1..=self.eot)
+                .map(|t| {
+                    let l = self.lit();
+                    self.crash.insert((n, t), l);
+                    self.faults.push(l);
+                    l
+                })
+                .collect();
+            // At most one crash time per node (pairwise; EOT is small).
+            for i in 0..lits.len() {
+                for j in i + 1..lits.len() {
+                    self.clause(&[!lits[i], !lits[j]]);
+                }
+            }
+            let any = self.lit();
+            let mut cl = vec![!any];
+            cl.extend(&lits);
+            self.clause(&cl);
+            for l in &lits {
+                self.clause(&[!*l, any]);
+            }
+            crashed.push(any);
+        }
+        if (crashes as usize) < crashed.len() {
+            let mut card: Totalizer = crashed.into_iter().collect();
+            let mut cls = rustsat::instances::Cnf::new();
+            let _ = card.encode_ub(crashes as usize..=crashes as usize, &mut cls, &mut self.vm);
+            for cl in cls {
+                self.clauses += 1;
+                let _ = self.solver.add_clause(cl);
+            }
+            if let Ok(units) = card.enforce_ub(crashes as usize) {
+                for u in units {
+                    self.clause(&[u]);
+                }
+            }
+        }
+    }
+
+    fn omit_var(&mut self, from: Sym, to: Sym, t: u32) -> Lit {
+        if let Some(&l) = self.omit.get(&(from, to, t)) {
+            return l;
+        }
+        let l = self.lit();
+        self.omit.insert((from, to, t), l);
+        self.faults.push(l);
+        self.tot.extend([l]);
+        l
+    }
+
+    /// d(n, t): n crashed at some time <= t.
+    fn down_var(&mut self, n: Sym, t: u32) -> Option<Lit> {
+        if self.crash.is_empty() || t == 0 {
+            return None;
+        }
+        if let Some(&l) = self.down.get(&(n, t)) {
+            return Some(l);
+        }
+        let l = self.lit();
+        self.down.insert((n, t), l);
+        let mut cl = vec![!l];
+        if let Some(&c) = self.crash.get(&(n, t)) {
+            cl.push(c);
+        }
+        if let Some(prev) = self.down_var(n, t - 1) {
+            cl.push(prev);
+        }
+        self.clause(&cl);
+        Some(l)
+    }
+
+    fn hypothesis_lits(&mut self, h: &Hypothesis) -> Vec<Lit> {
+        let mut lits: Vec<Lit> = h.omissions.iter().map(|&(a, b, t)| self.omit_var(a, b, t)).collect();
+        lits.extend(h.crashes.iter().filter_map(|c| self.crash.get(c).copied()));
+        lits
+    }
+
+    /// Learn from a good run with fault set `h`: `(AND h) -> the run's good outcome is
+    /// broken`.
+    pub fn learn(&mut self, run: &Run, h: &Hypothesis) {
+        let guard: Vec<Lit> = self.hypothesis_lits(h).into_iter().map(|l| !l).collect();
+        let crashed: Vec<Sym> = h.crashes.iter().map(|c| c.0).collect();
+        let mut enc = RunEncoding { run, crashed, tuple: FxHashMap::default(), gain: FxHashMap::default(), loss: FxHashMap::default(), anycrash: None, queue: Vec::new() };
+        let mut goal = guard;
+        if let (Some(pre), Some(post)) = (self.program.pre_rel, self.program.post_rel) {
+            for id in run.tuples_at(pre, self.eot) {
+                let vals = &run.tuples.rec(id).vals;
+                if let Some(p) = run.tuples.find(post, vals, self.eot) {
+                    goal.push(enc.tuple_var(self, p));
+                }
+            }
+            if self.negative_support {
+                if let Some(g) = enc.gain_var(self, pre, self.eot) {
+                    goal.push(g);
+                }
+            }
+        }
+        enc.drain(self);
+        self.clause(&goal);
+    }
+
+    /// Forbid a fault set and all its supersets (used after a counterexample with `--all`).
+    pub fn block(&mut self, h: &Hypothesis) {
+        let cl: Vec<Lit> = self.hypothesis_lits(h).into_iter().map(|l| !l).collect();
+        self.clause(&cl);
+    }
+
+    /// The next hypothesis of smallest size, or `None` when none is left (certified).
+    pub fn next(&mut self, min_size: &mut usize) -> Option<Hypothesis> {
+        loop {
+            let mut cls = rustsat::instances::Cnf::new();
+            let k = *min_size;
+            let _ = self.tot.encode_ub_change(k..=k, &mut cls, &mut self.vm);
+            for cl in cls {
+                self.clauses += 1;
+                let _ = self.solver.add_clause(cl);
+            }
+            let assumps = self.tot.enforce_ub(k).unwrap_or_default();
+            match self.solver.solve_assumps(&assumps) {
+                Ok(SolverResult::Sat) => return Some(self.model()),
+                Ok(SolverResult::Unsat) => {}
+                _ => return None,
+            }
+            match self.solver.solve() {
+                Ok(SolverResult::Sat) => *min_size += 1,
+                _ => return None,
+            }
+        }
+    }
+
+    fn model(&self) -> Hypothesis {
+        let val = |l: Lit| matches!(self.solver.lit_val(l), Ok(TernaryVal::True));
+        Hypothesis {
+            omissions: self.omit.iter().filter(|(_, &l)| val(l)).map(|(k, _)| *k).collect(),
+            crashes: self.crash.iter().filter(|(_, &l)| val(l)).map(|(k, _)| *k).collect(),
+        }
+    }
+
+    pub fn fault_vars(&self) -> usize {
+        self.faults.len()
+    }
+}
+
+/// The variables of one run's encoding.
+struct RunEncoding<'r> {
+    run: &'r Run,
+    /// Nodes crashed in the run's fault set (they cannot crash again).
+    crashed: Vec<Sym>,
+    tuple: FxHashMap<TupleId, Lit>,
+    gain: FxHashMap<(RelId, u32), Option<Lit>>,
+    loss: FxHashMap<(RelId, u32), Lit>,
+    anycrash: Option<Option<Lit>>,
+    queue: Vec<TupleId>,
+}
+
+impl RunEncoding<'_> {
+    fn tuple_var(&mut self, enc: &mut Encoder, id: TupleId) -> Lit {
+        if let Some(&l) = self.tuple.get(&id) {
+            return l;
+        }
+        let l = enc.lit();
+        self.tuple.insert(id, l);
+        self.queue.push(id);
+        l
+    }
+
+    /// Encode the lineage of every queued tuple.
+    fn drain(&mut self, enc: &mut Encoder) {
+        while let Some(id) = self.queue.pop() {
+            self.encode_tuple(enc, id);
+        }
+    }
+
+    fn encode_tuple(&mut self, enc: &mut Encoder, id: TupleId) {
+        let run = self.run;
+        let Some(lineage) = &run.lineage else { return };
+        let b = self.tuple[&id];
+        let firings: Vec<_> = lineage.firings_of(id).collect();
+        // Facts cannot be lost; crash tuples only appear with faults and are never lost.
+        if firings.is_empty() || firings.iter().any(|f| !matches!(f.source, Source::Rule(_))) {
+            enc.clause(&[!b]);
+            return;
+        }
+        let single = firings.len() == 1;
+        for f in firings {
+            let mut causes = Vec::new();
+            let mut body: Vec<TupleId> = lineage.body_of(f).to_vec();
+            body.sort_unstable();
+            body.dedup();
+            for y in body {
+                causes.push(self.tuple_var(enc, y));
+            }
+            let Source::Rule(rule) = f.source else { continue };
+            let rule = &enc.program.rules[rule as usize];
+            let head_time = run.tuples.rec(id).time;
+            if let Some(m) = f.msg {
+                let msg = &run.messages[m as usize];
+                if msg.from != msg.to {
+                    if msg.send_time < enc.eff {
+                        causes.push(enc.omit_var(msg.from, msg.to, msg.send_time));
+                    }
+                    if let Some(d) = enc.down_var(msg.from, msg.send_time) {
+                        causes.push(d);
+                    }
+                }
+            }
+            if enc.negative_support {
+                for n in lineage.negs_of(f) {
+                    if let Some(g) = self.gain_var(enc, n.rel, n.time) {
+                        causes.push(g);
+                    }
+                }
+                if rule.agg.is_some() {
+                    let body_time = if rule.ann == crate::syntax::ast::HeadAnn::None { head_time } else { head_time - 1 };
+                    for &(rel, _) in &rule.positives {
+                        if let Some(g) = self.gain_var(enc, rel, body_time) {
+                            causes.push(g);
+                        }
+                    }
+                }
+            }
+            if single {
+                let mut cl = vec![!b];
+                cl.extend(causes);
+                enc.clause(&cl);
+            } else {
+                let fv = enc.lit();
+                enc.clause(&[!b, fv]);
+                let mut cl = vec![!fv];
+                cl.extend(causes);
+                enc.clause(&cl);
+            }
+        }
+    }
+
+    /// G(q, t): q can gain a tuple at some time <= t (negative support).
+    fn gain_var(&mut self, enc: &mut Encoder, q: RelId, t: u32) -> Option<Lit> {
+        if t == 0 {
+            return None;
+        }
+        if let Some(&g) = self.gain.get(&(q, t)) {
+            return g;
+        }
+        // Reserve the entry first: the recursion below may come back to (q, t).
+        let g = enc.lit();
+        self.gain.insert((q, t), Some(g));
+        let mut cl = vec![!g];
+        if let Some(prev) = self.gain_var(enc, q, t - 1) {
+            cl.push(prev);
+        }
+        let program = enc.program;
+        for &r in &program.loss_to_gain[q as usize] {
+            if let Some(l) = self.loss_var(enc, r, t - 1) {
+                cl.push(l);
+            }
+        }
+        for &r in &program.loss_to_gain_now[q as usize] {
+            if let Some(l) = self.loss_var(enc, r, t) {
+                cl.push(l);
+            }
+        }
+        if program.crash_to_gain[q as usize] {
+            if let Some(a) = self.anycrash_var(enc) {
+                cl.push(a);
+            }
+        }
+        if cl.len() == 1 {
+            enc.clause(&[!g]);
+            self.gain.insert((q, t), None);
+            return None;
+        }
+        enc.clause(&cl);
+        Some(g)
+    }
+
+    /// L(r, t): some tuple of r at t is lost.
+    fn loss_var(&mut self, enc: &mut Encoder, r: RelId, t: u32) -> Option<Lit> {
+        if t == 0 || t > self.run.eot {
+            return None;
+        }
+        if let Some(&l) = self.loss.get(&(r, t)) {
+            return Some(l);
+        }
+        let ids = self.run.tuples_at(r, t);
+        if ids.is_empty() {
+            return None;
+        }
+        let l = enc.lit();
+        self.loss.insert((r, t), l);
+        let mut cl = vec![!l];
+        for id in ids {
+            cl.push(self.tuple_var(enc, id));
+        }
+        enc.clause(&cl);
+        Some(l)
+    }
+
+    /// Some node not crashed in this run crashes.
+    fn anycrash_var(&mut self, enc: &mut Encoder) -> Option<Lit> {
+        if let Some(a) = self.anycrash {
+            return a;
+        }
+        let lits: Vec<Lit> = enc.crash.iter().filter(|((n, _), _)| !self.crashed.contains(n)).map(|(_, &l)| l).collect();
+        let a = if lits.is_empty() {
+            None
+        } else {
+            let a = enc.lit();
+            let mut cl = vec![!a];
+            cl.extend(lits);
+            enc.clause(&cl);
+            Some(a)
+        };
+        self.anycrash = Some(a);
+        a
+    }
+}
