@@ -4,7 +4,8 @@
 //! panic. Rendering (file, line, column, the offending text underlined, a one-line hint)
 //! lives here so that every stage prints the same way.
 
-use crate::syntax::ast::Span;
+use crate::syntax::ast::{FileId, Span};
+use crate::syntax::SourceMap;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -63,5 +64,137 @@ impl Diagnostic {
     }
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
+    }
+}
+
+/// Render one diagnostic: `error[code]: message`, then (when it has a location) the file,
+/// line and column with the source snippet underlined and labelled, secondary labels, and
+/// finally its notes and `hint:`. With `color == false` the output is plain text and
+/// deterministic (golden tests compare it byte for byte).
+pub fn render(diag: &Diagnostic, sources: &SourceMap, color: bool) -> String {
+    render_with(diag, &mut Files::new(sources), color)
+}
+
+/// Render several diagnostics, separated by blank lines.
+pub fn render_all(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> String {
+    let mut files = Files::new(sources);
+    let rendered: Vec<String> = diags.iter().map(|d| render_with(d, &mut files, color)).collect();
+    rendered.join("\n")
+}
+
+fn render_with(diag: &Diagnostic, files: &mut Files, color: bool) -> String {
+    let mut out = header_line(diag, color);
+    out.push('\n');
+    if let Some(snippet) = snippet(diag, files, color) {
+        out.push_str(&snippet);
+    }
+    for note in &diag.notes {
+        out.push_str(&format!("  = note: {note}\n"));
+    }
+    if let Some(hint) = &diag.hint {
+        out.push_str(&format!("  = hint: {hint}\n"));
+    }
+    if color {
+        out
+    } else {
+        out.lines().map(str::trim_end).collect::<Vec<_>>().join("\n") + "\n"
+    }
+}
+
+/// `error[code]: message`.
+fn header_line(diag: &Diagnostic, color: bool) -> String {
+    let (word, c) = match diag.severity {
+        Severity::Error => ("error", ariadne::Color::Red),
+        Severity::Warning => ("warning", ariadne::Color::Yellow),
+    };
+    let head = format!("{word}[{}]", diag.code);
+    if color {
+        use ariadne::Fmt;
+        format!("{}: {}", head.fg(c), diag.message)
+    } else {
+        format!("{head}: {}", diag.message)
+    }
+}
+
+/// The source section drawn by ariadne (without its own header line), if the diagnostic
+/// has a location in a known file.
+fn snippet(diag: &Diagnostic, files: &mut Files, color: bool) -> Option<String> {
+    use ariadne::{Config, IndexType, Label, Report, ReportKind};
+    let (primary, label) = diag.primary.as_ref()?;
+    let primary_range = files.range(*primary)?;
+    let (kind, main_color) = match diag.severity {
+        Severity::Error => (ReportKind::Error, ariadne::Color::Red),
+        Severity::Warning => (ReportKind::Warning, ariadne::Color::Yellow),
+    };
+    let config = Config::default().with_color(color).with_index_type(IndexType::Byte);
+    let mut report =
+        Report::build(kind, (primary.file, primary_range.clone())).with_config(config).with_label(
+            Label::new((primary.file, primary_range))
+                .with_message(label)
+                .with_color(main_color)
+                .with_order(0),
+        );
+    for (i, (span, label)) in diag.secondary.iter().enumerate() {
+        if let Some(range) = files.range(*span) {
+            let l =
+                Label::new((span.file, range)).with_message(label).with_color(ariadne::Color::Blue);
+            report = report.with_label(l.with_order(i as i32 + 1));
+        }
+    }
+    let mut buf = Vec::new();
+    report.finish().write(&mut *files, &mut buf).ok()?;
+    let text = String::from_utf8_lossy(&buf);
+    // Drop ariadne's own header line: ours carries the code.
+    text.split_once('\n').map(|(_, rest)| rest.to_owned())
+}
+
+/// The sources in the form ariadne reads them.
+struct Files<'a> {
+    map: &'a SourceMap,
+    sources: Vec<ariadne::Source<&'a str>>,
+}
+
+impl<'a> Files<'a> {
+    fn new(map: &'a SourceMap) -> Files<'a> {
+        let sources = map.files.iter().map(|f| ariadne::Source::from(f.text.as_str())).collect();
+        Files { map, sources }
+    }
+
+    /// The byte range of a span, clamped to its file, on char boundaries and non-empty
+    /// whenever the file is not (ariadne draws nothing for an empty range).
+    fn range(&self, span: Span) -> Option<std::ops::Range<usize>> {
+        let text = self.map.files.get(span.file.0 as usize)?.text.as_str();
+        let floor = |mut i: usize| {
+            i = i.min(text.len());
+            while !text.is_char_boundary(i) {
+                i -= 1;
+            }
+            i
+        };
+        let mut start = floor(span.start as usize);
+        let mut end = floor(span.end as usize).max(start);
+        if start == end {
+            match text[start..].chars().next() {
+                Some(c) if c != '\n' => end = start + c.len_utf8(),
+                _ => {
+                    if let Some(c) = text[..start].chars().next_back() {
+                        start -= c.len_utf8();
+                    }
+                }
+            }
+        }
+        Some(start..end)
+    }
+}
+
+impl<'a> ariadne::Cache<FileId> for Files<'a> {
+    type Storage = &'a str;
+
+    fn fetch(&mut self, id: &FileId) -> Result<&ariadne::Source<&'a str>, impl std::fmt::Debug> {
+        self.sources.get(id.0 as usize).ok_or("unknown file")
+    }
+
+    fn display<'b>(&self, id: &'b FileId) -> Option<impl std::fmt::Display + 'b> {
+        self.map.files.get(id.0 as usize).map(|f| f.name.clone())
     }
 }

@@ -5,6 +5,7 @@
 //! front end and holds no logic.
 
 pub mod analysis;
+pub mod cli;
 pub mod config;
 pub mod diag;
 pub mod syntax;

@@ -1,3 +1,5 @@
-fn main() {
-    println!("ldfi: under construction");
+//! The `ldfi` binary: everything lives in the library; see [`ldfi::cli`].
+
+fn main() -> std::process::ExitCode {
+    std::process::ExitCode::from(ldfi::cli::main())
 }

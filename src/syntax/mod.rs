@@ -2,6 +2,10 @@
 //! `// ldfi:` header lines. Produces an [`ast::Program`] with spans into a [`SourceMap`].
 
 pub mod ast;
+pub mod header;
+pub mod lexer;
+mod loader;
+pub mod parser;
 
 use crate::config::HeaderConfig;
 use crate::diag::Diagnostic;
@@ -33,7 +37,10 @@ impl SourceMap {
     /// 1-based (line, column) of a byte offset; column counts characters.
     pub fn line_col(&self, file: FileId, offset: u32) -> (usize, usize) {
         let text = &self.file(file).text;
-        let offset = (offset as usize).min(text.len());
+        let mut offset = (offset as usize).min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
         let before = &text[..offset];
         let line = before.matches('\n').count() + 1;
         let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
@@ -58,12 +65,22 @@ pub struct Loaded {
 }
 
 /// Load files named on the command line (in order), resolving includes.
-pub fn load(_paths: &[&Path]) -> Result<Loaded, (SourceMap, Vec<Diagnostic>)> {
-    unimplemented!("syntax front end lands with issue 2")
+///
+/// On success, `Loaded::warnings` holds the loader's warnings; on failure, every error and
+/// warning found (in every file) comes back with the sources they point into.
+pub fn load(paths: &[&Path]) -> Result<Loaded, (SourceMap, Vec<Diagnostic>)> {
+    let root_dir = paths.first().and_then(|p| p.parent()).map(Path::to_owned).unwrap_or_default();
+    let mut loader = loader::Loader::new(root_dir);
+    for path in paths {
+        loader.load_path(path);
+    }
+    loader.finish()
 }
 
 /// Load a program from a string (tests, benches). Includes resolve relative to the current
 /// directory.
-pub fn load_str(_name: &str, _text: &str) -> Result<Loaded, (SourceMap, Vec<Diagnostic>)> {
-    unimplemented!("syntax front end lands with issue 2")
+pub fn load_str(name: &str, text: &str) -> Result<Loaded, (SourceMap, Vec<Diagnostic>)> {
+    let mut loader = loader::Loader::new(PathBuf::new());
+    loader.load_text(name, text);
+    loader.finish()
 }

@@ -1,0 +1,237 @@
+//! The loader: reads the files of a spec in order, parses them, resolves `include`s and
+//! splices the included clauses at the include position, each file once.
+//!
+//! Include paths resolve relative to the including file's directory, then relative to the
+//! directory of the first file on the command line (Molly's rule). A missing or unreadable
+//! file and an include cycle are [`Diagnostic`]s with code `include` whose notes name the
+//! chain of includes. Header lines are read from the files named on the command line only.
+
+use crate::config::HeaderConfig;
+use crate::diag::Diagnostic;
+use crate::syntax::ast::{Clause, FileId, Program, Span};
+use crate::syntax::parser::{self, Item};
+use crate::syntax::{header, Loaded, SourceFile, SourceMap};
+use std::collections::HashSet;
+use std::path::{Component, Path, PathBuf};
+
+/// State of one load.
+#[derive(Default)]
+pub(super) struct Loader {
+    sources: SourceMap,
+    /// For each file, the path it was opened with (`None` for in-memory sources).
+    opened: Vec<Option<PathBuf>>,
+    clauses: Vec<Clause>,
+    headers: Vec<HeaderConfig>,
+    diags: Vec<Diagnostic>,
+    /// Canonical paths of every file loaded so far.
+    loaded: HashSet<PathBuf>,
+    /// Canonical paths of the files being loaded (the current include chain).
+    active: Vec<PathBuf>,
+    /// Directory of the first command-line file: the fallback for include paths.
+    root_dir: PathBuf,
+}
+
+impl Loader {
+    pub(super) fn new(root_dir: PathBuf) -> Loader {
+        Loader { root_dir, ..Loader::default() }
+    }
+
+    /// Load a file named on the command line.
+    pub(super) fn load_path(&mut self, path: &Path) {
+        let canonical = match path.canonicalize() {
+            Ok(c) => c,
+            Err(e) => {
+                let hint = "files on the command line are relative to the current directory";
+                self.diags.push(cannot_read(path, &io_reason(&e)).hint(hint));
+                return;
+            }
+        };
+        if !self.loaded.contains(&canonical) {
+            self.load_file(path, canonical, None);
+        }
+    }
+
+    /// Load an in-memory source (its includes resolve relative to the current directory).
+    pub(super) fn load_text(&mut self, name: &str, text: &str) {
+        let file = SourceFile {
+            name: name.to_owned(),
+            path: None,
+            text: text.to_owned(),
+            included_from: None,
+        };
+        self.add_and_parse(file, None);
+    }
+
+    pub(super) fn finish(self) -> Result<Loaded, (SourceMap, Vec<Diagnostic>)> {
+        if self.diags.iter().any(Diagnostic::is_error) {
+            return Err((self.sources, self.diags));
+        }
+        Ok(Loaded {
+            sources: self.sources,
+            program: Program { clauses: self.clauses },
+            headers: self.headers,
+            warnings: self.diags,
+        })
+    }
+
+    /// Read, parse and splice one file that is not loaded yet.
+    fn load_file(&mut self, path: &Path, canonical: PathBuf, from: Option<Span>) {
+        let text = match read_text(path) {
+            Ok(t) => t,
+            Err(reason) => {
+                let mut d = Diagnostic::error(
+                    "include",
+                    format!("cannot read `{}`: {reason}", display_name(path)),
+                );
+                if let Some(span) = from {
+                    d = d
+                        .at(span, "included here")
+                        .note(self.chain_note(span, &display_name(path)));
+                }
+                self.diags.push(d);
+                return;
+            }
+        };
+        self.loaded.insert(canonical.clone());
+        self.active.push(canonical.clone());
+        let file = SourceFile {
+            name: display_name(path),
+            path: Some(canonical),
+            text,
+            included_from: from,
+        };
+        self.add_and_parse(file, Some(path.to_owned()));
+        self.active.pop();
+    }
+
+    fn add_and_parse(&mut self, file: SourceFile, opened: Option<PathBuf>) {
+        let id = FileId(self.sources.files.len() as u32);
+        let top_level = file.included_from.is_none();
+        let (items, diags) = parser::parse(id, &file.text);
+        if top_level {
+            let (headers, header_diags) = header::parse_headers(id, &file.text);
+            self.headers.extend(headers);
+            self.diags.extend(header_diags);
+        }
+        self.sources.files.push(file);
+        self.opened.push(opened);
+        self.diags.extend(diags);
+        for item in items {
+            match item {
+                Item::Clause(c) => self.clauses.push(c),
+                Item::Include { path, path_span, .. } => self.include(id, &path, path_span),
+                Item::Error => {}
+            }
+        }
+    }
+
+    /// Resolve and load `include "path";` written in file `from`.
+    fn include(&mut self, from: FileId, path: &str, span: Span) {
+        let candidates = self.candidates(from, path);
+        let Some(found) = candidates.iter().find(|c| c.exists()) else {
+            let mut d = Diagnostic::error("include", format!("cannot find included file `{path}`"))
+                .at(span, "no such file")
+                .note(self.chain_note(span, path));
+            for c in &candidates {
+                d = d.note(format!("looked for {}", display_name(c)));
+            }
+            let hint = "include paths are relative to the including file's directory, \
+                        then to the first spec file's directory";
+            self.diags.push(d.hint(hint));
+            return;
+        };
+        let canonical = match found.canonicalize() {
+            Ok(c) => c,
+            Err(e) => {
+                let d = cannot_read(found, &io_reason(&e)).at(span, "included here");
+                self.diags.push(d.note(self.chain_note(span, path)));
+                return;
+            }
+        };
+        if self.active.contains(&canonical) {
+            let name = display_name(found);
+            let d =
+                Diagnostic::error("include", format!("include cycle: `{name}` includes itself"))
+                    .at(span, "this include closes the cycle")
+                    .note(self.chain_note(span, &name))
+                    .hint(
+                        "remove one of the includes (every file is loaded once, so a file that \
+                       both include can hold what they share)",
+                    );
+            self.diags.push(d);
+            return;
+        }
+        if !self.loaded.contains(&canonical) {
+            self.load_file(found, canonical, Some(span));
+        }
+    }
+
+    /// Where `include "path"` in file `from` may point, in the order they are tried.
+    fn candidates(&self, from: FileId, path: &str) -> Vec<PathBuf> {
+        let p = Path::new(path);
+        if p.is_absolute() {
+            return vec![p.to_owned()];
+        }
+        let dir =
+            self.opened.get(from.0 as usize).and_then(|o| o.as_ref()).and_then(|o| o.parent());
+        let mut out = vec![dir.unwrap_or(Path::new("")).join(p)];
+        let fallback = self.root_dir.join(p);
+        if !out.contains(&fallback) {
+            out.push(fallback);
+        }
+        out
+    }
+
+    /// `include chain: a.ded:3 → b.ded:1 → target` for an include at `span`.
+    fn chain_note(&self, span: Span, target: &str) -> String {
+        let mut steps = Vec::new();
+        let mut at = Some(span);
+        while let Some(s) = at {
+            let (line, _) = self.sources.line_col(s.file, s.start);
+            let file = self.sources.file(s.file);
+            steps.push(format!("{}:{line}", file.name));
+            at = file.included_from;
+        }
+        steps.reverse();
+        steps.push(target.to_owned());
+        format!("include chain: {}", steps.join(" → "))
+    }
+}
+
+fn cannot_read(path: &Path, reason: &str) -> Diagnostic {
+    Diagnostic::error("include", format!("cannot read `{}`: {reason}", display_name(path)))
+}
+
+/// Read a file as UTF-8 text, or say why not.
+fn read_text(path: &Path) -> Result<String, String> {
+    let bytes = std::fs::read(path).map_err(|e| io_reason(&e))?;
+    String::from_utf8(bytes).map_err(|e| {
+        format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to())
+    })
+}
+
+/// A short, platform-independent reason for an I/O error.
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        std::io::ErrorKind::IsADirectory => "it is a directory".to_owned(),
+        _ => e.to_string(),
+    }
+}
+
+/// A path for messages: lexically normalised (`a/b/../c` is shown as `a/c`).
+fn display_name(path: &Path) -> String {
+    let mut out: Vec<Component> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir if !out.is_empty() => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    let p: PathBuf = out.iter().collect();
+    p.display().to_string()
+}
