@@ -303,10 +303,10 @@ where
     let color = use_color(cli.color);
     match cli.command {
         Command::Lint(args) => lint(&args, color),
-        Command::Check(_) => not_implemented("check"),
-        Command::Run(_) => not_implemented("run"),
-        Command::Explain(_) => not_implemented("explain"),
-        Command::Test(_) => not_implemented("test"),
+        Command::Check(args) => crate::app::check(&args, color),
+        Command::Run(args) => crate::app::run(&args, color),
+        Command::Explain(args) => crate::app::explain(&args, color),
+        Command::Test(args) => crate::testrunner::main(&args),
     }
 }
 

@@ -12,3 +12,6 @@ pub mod syntax;
 pub mod eval;
 pub mod faults;
 pub mod search;
+pub mod report;
+pub mod app;
+pub mod testrunner;

@@ -1,0 +1,147 @@
+//! The JSON output of `ldfi check --format json` (schema version 1, documented in
+//! `docs/json-schema.md`). Field names are stable; new fields may be added.
+
+use crate::analysis::ir::Program;
+use crate::eval::{MsgStatus, Run};
+use crate::faults::FaultSet;
+use crate::search::Outcome;
+use serde::Serialize;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub files: Vec<String>,
+    pub bounds: Bounds,
+    pub strategy: String,
+    pub verdict: String,
+    pub budget: Option<String>,
+    pub counterexamples: Vec<Counterexample>,
+    pub runs: Vec<RunJson>,
+    pub stats: Stats,
+}
+
+#[derive(Serialize)]
+pub struct Bounds {
+    pub eot: u32,
+    pub eff: u32,
+    pub crashes: u32,
+    pub nodes: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct Counterexample {
+    pub faults: FaultSet,
+    pub violations: Vec<Violation>,
+    pub messages: Vec<MessageJson>,
+    /// Messages the good outcome rested on in the failure-free run that the faults cut.
+    pub cut: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct Violation {
+    pub pre: String,
+    pub missing_post: String,
+}
+
+#[derive(Serialize)]
+pub struct MessageJson {
+    pub from: String,
+    pub to: String,
+    pub sent: u32,
+    pub tuple: String,
+    /// `delivered`, `omitted` or `sender-crashed`.
+    pub status: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct RunJson {
+    pub faults: FaultSet,
+    pub violated: bool,
+    pub micros: u64,
+}
+
+#[derive(Serialize)]
+pub struct Stats {
+    /// Exact gross size of the fault space, as a decimal string (it can exceed 64 bits).
+    pub fault_space: String,
+    pub executions: u64,
+    pub hypotheses: u64,
+    pub eval_ms: f64,
+    pub lineage_ms: f64,
+    pub solve_ms: f64,
+    pub total_ms: f64,
+    pub firings: u64,
+}
+
+pub fn messages(program: &Program, run: &Run) -> Vec<MessageJson> {
+    run.messages
+        .iter()
+        .map(|m| MessageJson {
+            from: program.symbols.name(m.from).to_string(),
+            to: program.symbols.name(m.to).to_string(),
+            sent: m.send_time,
+            tuple: program.show_tuple(m.rel, &m.vals),
+            status: match m.status {
+                MsgStatus::Delivered => "delivered",
+                MsgStatus::Omitted => "omitted",
+                MsgStatus::SenderCrashed => "sender-crashed",
+            },
+        })
+        .collect()
+}
+
+pub fn report(program: &Program, o: &Outcome, files: &[String], bounds: Bounds, strategy: &str) -> Report {
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    let counterexamples = o
+        .counterexamples
+        .iter()
+        .map(|run| {
+            let violations = run
+                .violations
+                .iter()
+                .map(|&id| {
+                    let rec = run.tuples.rec(id);
+                    Violation {
+                        pre: program.show_tuple(rec.rel, &rec.vals),
+                        missing_post: program.post_rel.map_or(String::new(), |p| program.show_tuple(p, &rec.vals)),
+                    }
+                })
+                .collect();
+            let cut = run
+                .violations
+                .first()
+                .and_then(|&v| {
+                    let vals = &run.tuples.rec(v).vals;
+                    program.post_rel.and_then(|p| o.baseline.tuples.find(p, vals, o.baseline.eot))
+                })
+                .map_or(Vec::new(), |p| super::text::cut_messages(program, &o.baseline, p, run));
+            Counterexample { faults: run.scenario.to_faults(program), violations, messages: messages(program, run), cut }
+        })
+        .collect();
+    Report {
+        schema_version: SCHEMA_VERSION,
+        files: files.to_vec(),
+        bounds,
+        strategy: strategy.to_string(),
+        verdict: o.verdict.name().to_string(),
+        budget: o.budget.clone(),
+        counterexamples,
+        runs: o
+            .runs
+            .iter()
+            .map(|r| RunJson { faults: r.scenario.to_faults(program), violated: r.violated, micros: r.micros })
+            .collect(),
+        stats: Stats {
+            fault_space: o.stats.fault_space.to_string(),
+            executions: o.stats.executions,
+            hypotheses: o.stats.hypotheses,
+            eval_ms: ms(o.stats.eval_time),
+            lineage_ms: ms(o.stats.lineage_time),
+            solve_ms: ms(o.stats.solve_time),
+            total_ms: ms(o.stats.total_time),
+            firings: o.stats.firings,
+        },
+    }
+}

@@ -1,0 +1,5 @@
+//! Reports: text for the terminal (tables per timestep, space-time diagrams, lineage trees,
+//! search outcomes) and the versioned JSON schema.
+
+pub mod json;
+pub mod text;

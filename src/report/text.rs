@@ -1,0 +1,278 @@
+//! Terminal output: relation tables per timestep, a space-time diagram (nodes as columns,
+//! time as rows), lineage trees, and the outcome of a search.
+
+use crate::analysis::ir::{Program, Sym};
+use crate::eval::{MsgStatus, Run, Source, TupleId};
+use crate::search::{Outcome, Verdict};
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+pub fn tuple(program: &Program, run: &Run, id: TupleId) -> String {
+    let rec = run.tuples.rec(id);
+    format!("{}@{}", program.show_tuple(rec.rel, &rec.vals), rec.time)
+}
+
+/// Every non-empty relation at every timestep.
+pub fn tables(program: &Program, run: &Run) -> String {
+    let mut out = String::new();
+    for t in 1..=run.eot {
+        let _ = writeln!(out, "── timestep {t} ──");
+        let mut rels: Vec<u32> = (0..program.rels.len() as u32).collect();
+        rels.sort_by(|a, b| program.rel_name(*a).cmp(program.rel_name(*b)));
+        for rel in rels {
+            let mut rows: Vec<String> =
+                run.tuples_at(rel, t).iter().map(|&id| program.show_tuple(rel, &run.tuples.rec(id).vals)).collect();
+            if rows.is_empty() {
+                continue;
+            }
+            rows.sort();
+            for r in rows {
+                let _ = writeln!(out, "  {r}");
+            }
+        }
+    }
+    out
+}
+
+/// A space-time diagram: one column per node, one row per timestep. `→r1` is a message
+/// delivered to r1 at t+1, `✗r2` a lost one, `CRASH` the crash of the node.
+pub fn diagram(program: &Program, run: &Run) -> String {
+    let nodes = &run.nodes;
+    let name = |s: Sym| program.symbols.name(s).to_string();
+    let mut cells: Vec<Vec<String>> = vec![vec![String::new(); nodes.len()]; run.eot as usize];
+    for m in &run.messages {
+        if m.from == m.to {
+            continue;
+        }
+        let (Some(col), row) = (nodes.iter().position(|n| *n == m.from), m.send_time as usize - 1) else { continue };
+        let mark = match m.status {
+            MsgStatus::Delivered => "→",
+            MsgStatus::Omitted => "✗",
+            MsgStatus::SenderCrashed => "✝",
+        };
+        let entry = format!("{mark}{}", name(m.to));
+        let cell = &mut cells[row][col];
+        if !cell.split(' ').any(|e| e == entry) {
+            if !cell.is_empty() {
+                cell.push(' ');
+            }
+            cell.push_str(&entry);
+        }
+    }
+    for &(n, t) in &run.scenario.crashes {
+        if let (Some(col), true) = (nodes.iter().position(|x| *x == n), t <= run.eot) {
+            let cell = &mut cells[t as usize - 1][col];
+            *cell = if cell.is_empty() { "CRASH".into() } else { format!("CRASH {cell}") };
+        }
+    }
+    let widths: Vec<usize> = (0..nodes.len())
+        .map(|c| cells.iter().map(|r| r[c].chars().count()).chain([name(nodes[c]).chars().count(), 3]).max().unwrap_or(3))
+        .collect();
+    let mut out = String::new();
+    let _ = write!(out, "  t |");
+    for (c, n) in nodes.iter().enumerate() {
+        let _ = write!(out, " {:<w$} |", name(*n), w = widths[c]);
+    }
+    out.push('\n');
+    for (t, row) in cells.iter().enumerate() {
+        let _ = write!(out, "{:>3} |", t + 1);
+        for (c, cell) in row.iter().enumerate() {
+            let crashed = run.scenario.crash_time(nodes[c]).is_some_and(|ct| (ct as usize) < t + 1);
+            let text = if cell.is_empty() && crashed { "·" } else { cell };
+            let _ = write!(out, " {:<w$} |", text, w = widths[c]);
+        }
+        out.push('\n');
+    }
+    out.push_str("    → delivered at t+1   ✗ omitted   ✝ lost: sender crashed   · crashed (still computes, sends nothing)\n");
+    out
+}
+
+/// The lineage tree of a tuple: every derivation, shared subtrees printed once.
+pub fn why(program: &Program, run: &Run, id: TupleId) -> String {
+    let mut out = String::new();
+    let mut seen = BTreeSet::new();
+    why_rec(program, run, id, "", "", &mut seen, &mut out);
+    out
+}
+
+fn why_rec(
+    program: &Program,
+    run: &Run,
+    id: TupleId,
+    first: &str,
+    rest: &str,
+    seen: &mut BTreeSet<TupleId>,
+    out: &mut String,
+) {
+    let Some(lineage) = &run.lineage else { return };
+    let label = tuple(program, run, id);
+    if !seen.insert(id) {
+        let _ = writeln!(out, "{first}{label}  (shown above)");
+        return;
+    }
+    let _ = writeln!(out, "{first}{label}");
+    let firings: Vec<_> = lineage.firings_of(id).collect();
+    for (i, f) in firings.iter().enumerate() {
+        let last = i + 1 == firings.len();
+        let (branch, cont) = if last { ("└─ ", "   ") } else { ("├─ ", "│  ") };
+        let desc = match f.source {
+            Source::Fact => "fact".to_string(),
+            Source::Crash => "crash oracle (fault scenario)".to_string(),
+            Source::Rule(r) => {
+                let mut d = format!("by {}", program.rules[r as usize].text);
+                if let Some(m) = f.msg {
+                    let m = &run.messages[m as usize];
+                    let _ = write!(
+                        d,
+                        "  [message {}->{} sent at {}]",
+                        program.symbols.name(m.from),
+                        program.symbols.name(m.to),
+                        m.send_time
+                    );
+                }
+                d
+            }
+        };
+        let _ = writeln!(out, "{rest}{branch}{desc}");
+        let inner = format!("{rest}{cont}");
+        let body = lineage.body_of(f);
+        let negs = lineage.negs_of(f);
+        for (j, &b) in body.iter().enumerate() {
+            let last_child = j + 1 == body.len() && negs.is_empty();
+            let (b1, b2) = if last_child { ("└─ ", "   ") } else { ("├─ ", "│  ") };
+            why_rec(program, run, b, &format!("{inner}{b1}"), &format!("{inner}{b2}"), seen, out);
+        }
+        for (j, n) in negs.iter().enumerate() {
+            let b1 = if j + 1 == negs.len() { "└─ " } else { "├─ " };
+            let args: Vec<String> =
+                n.pattern.iter().map(|v| v.map_or("_".to_string(), |v| program.symbols.show(v).to_string())).collect();
+            let _ = writeln!(out, "{inner}{b1}notin {}({})@{}", program.rel_name(n.rel), args.join(", "), n.time);
+        }
+    }
+}
+
+/// Messages in the lineage of `id` (in the run) that the scenario of `faulty` broke.
+pub fn cut_messages(program: &Program, good: &Run, id: TupleId, faulty: &Run) -> Vec<String> {
+    let Some(lineage) = &good.lineage else { return Vec::new() };
+    let mut stack = vec![id];
+    let mut seen = BTreeSet::new();
+    let mut cut = BTreeSet::new();
+    while let Some(t) = stack.pop() {
+        if !seen.insert(t) {
+            continue;
+        }
+        for f in lineage.firings_of(t) {
+            stack.extend_from_slice(lineage.body_of(f));
+            let Some(m) = f.msg else { continue };
+            let m = &good.messages[m as usize];
+            let omitted = faulty.scenario.omissions.contains(&(m.from, m.to, m.send_time));
+            let crashed = faulty.scenario.crash_time(m.from).is_some_and(|c| c <= m.send_time) && m.from != m.to;
+            if omitted || crashed {
+                cut.insert(format!(
+                    "{}->{}@{} {}{}",
+                    program.symbols.name(m.from),
+                    program.symbols.name(m.to),
+                    m.send_time,
+                    program.show_tuple(m.rel, &m.vals),
+                    if omitted { " (omitted)" } else { " (sender crashed)" }
+                ));
+            }
+        }
+    }
+    cut.into_iter().collect()
+}
+
+/// The violated invariant tuples of a run, one line each.
+pub fn violations(program: &Program, run: &Run) -> Vec<String> {
+    run.violations
+        .iter()
+        .map(|&id| {
+            let rec = run.tuples.rec(id);
+            let post = program.post_rel.map_or("post".to_string(), |p| program.show_tuple(p, &rec.vals));
+            format!("{} holds at {} but {} does not", program.show_tuple(rec.rel, &rec.vals), run.eot, post)
+        })
+        .collect()
+}
+
+fn ms(d: std::time::Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// The outcome of a search, for the terminal.
+pub fn outcome(program: &Program, o: &Outcome, bounds: &str) -> String {
+    let mut out = String::new();
+    let s = &o.stats;
+    match o.verdict {
+        Verdict::Certified => {
+            let _ = writeln!(out, "CERTIFIED: no fault scenario within {bounds} violates the invariant.");
+            let _ = writeln!(out, "(a bounded guarantee: longer runs, later omissions or more crashes are not covered)");
+        }
+        Verdict::FaultFreeViolation => {
+            let _ = writeln!(out, "VIOLATED WITHOUT FAULTS: the failure-free run already breaks the invariant ({bounds}).");
+            for v in violations(program, &o.baseline) {
+                let _ = writeln!(out, "  {v}");
+            }
+            out.push_str(&diagram(program, &o.baseline));
+        }
+        Verdict::BudgetExhausted => {
+            let _ = writeln!(
+                out,
+                "BUDGET EXHAUSTED: {} (no counterexample found so far; not certified) within {bounds}.",
+                o.budget.as_deref().unwrap_or("budget spent")
+            );
+        }
+        Verdict::Counterexample => {
+            for (i, run) in o.counterexamples.iter().enumerate() {
+                let faults = run.scenario.to_faults(program);
+                if i == 0 {
+                    let _ = writeln!(out, "COUNTEREXAMPLE within {bounds}: {faults}");
+                } else {
+                    let _ = writeln!(out, "\nCOUNTEREXAMPLE #{}: {faults}", i + 1);
+                }
+                for v in violations(program, run) {
+                    let _ = writeln!(out, "  violated: {v}");
+                }
+                out.push_str(&diagram(program, run));
+                if let Some(&v) = run.violations.first() {
+                    let vals = &run.tuples.rec(v).vals;
+                    if let Some(p) = program.post_rel.and_then(|p| o.baseline.tuples.find(p, vals, o.baseline.eot)) {
+                        let cut = cut_messages(program, &o.baseline, p, run);
+                        if cut.is_empty() {
+                            let _ = writeln!(out, "  the faults broke {} through negation (a `notin` became true)", tuple(program, &o.baseline, p));
+                        } else {
+                            let _ = writeln!(out, "  in the failure-free run {} rested on messages the faults cut:", tuple(program, &o.baseline, p));
+                            for c in cut {
+                                let _ = writeln!(out, "    {c}");
+                            }
+                        }
+                    }
+                }
+                let _ = writeln!(out, "  replay: ldfi run ... {}", replay_flags(program, run));
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "stats: fault space {} scenarios; {} executions; {} hypotheses; eval {}, lineage+encoding {}, solving {}, total {}",
+        s.fault_space,
+        s.executions,
+        s.hypotheses,
+        ms(s.eval_time),
+        ms(s.lineage_time),
+        ms(s.solve_time),
+        ms(s.total_time)
+    );
+    out
+}
+
+/// `--omit a->b@1 --crash c@2` for a run's scenario.
+pub fn replay_flags(program: &Program, run: &Run) -> String {
+    let mut parts = Vec::new();
+    for &(a, b, t) in &run.scenario.omissions {
+        parts.push(format!("--omit {}->{}@{}", program.symbols.name(a), program.symbols.name(b), t));
+    }
+    for &(n, t) in &run.scenario.crashes {
+        parts.push(format!("--crash {}@{}", program.symbols.name(n), t));
+    }
+    parts.join(" ")
+}

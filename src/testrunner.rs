@@ -1,0 +1,246 @@
+//! `ldfi test`: every header configuration of every spec under the given paths is a test
+//! case; each runs its search and compares the verdict with the header's `expect=`.
+
+use crate::app::{self, Prepared};
+use crate::cli::{BoundsArgs, TestArgs};
+use crate::config::{Expect, HeaderConfig};
+use crate::search::{self, SearchParams, Strategy, Verdict};
+use rayon::prelude::*;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// One header line of one spec.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub file: PathBuf,
+    pub header: HeaderConfig,
+}
+
+impl Case {
+    pub fn name(&self) -> String {
+        format!("{}:{}", self.file.display(), self.header.line)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Status {
+    Pass,
+    Fail(String),
+    /// No `expect=` on the header line.
+    Skip(String),
+    Error(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct CaseResult {
+    pub case: Case,
+    pub status: Status,
+    pub summary: String,
+    pub time: Duration,
+}
+
+/// `.ded` files under the paths, sorted; directories are walked recursively.
+pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for p in paths {
+        walk(p, &mut out)?;
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn walk(p: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+    let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
+    if meta.is_dir() {
+        let entries = std::fs::read_dir(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        let mut children: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        children.sort();
+        for c in children {
+            if c.is_dir() || c.extension().is_some_and(|e| e == "ded") {
+                walk(&c, out)?;
+            }
+        }
+    } else {
+        out.push(p.to_path_buf());
+    }
+    Ok(())
+}
+
+/// The cases of the files: one per header line. Files that fail to load become one
+/// failing case.
+pub fn cases(files: &[PathBuf]) -> Vec<Result<Case, (PathBuf, String)>> {
+    let mut out = Vec::new();
+    for f in files {
+        match crate::syntax::load(&[f.as_path()]) {
+            Ok(loaded) => {
+                for h in loaded.headers {
+                    out.push(Ok(Case { file: f.clone(), header: h }));
+                }
+            }
+            Err((sources, diags)) => out.push(Err((f.clone(), crate::diag::render_all(&diags, &sources, false)))),
+        }
+    }
+    out
+}
+
+fn verdict_matches(v: Verdict, e: Expect) -> bool {
+    matches!(
+        (v, e),
+        (Verdict::Certified, Expect::Certified)
+            | (Verdict::Counterexample, Expect::Counterexample)
+            | (Verdict::FaultFreeViolation, Expect::FaultFreeViolation)
+    )
+}
+
+/// Run one case.
+pub fn run_case(case: &Case) -> CaseResult {
+    let t0 = Instant::now();
+    let (status, summary) = match run_inner(case) {
+        Ok(x) => x,
+        Err(e) => (Status::Error(e.clone()), e),
+    };
+    CaseResult { case: case.clone(), status, summary, time: t0.elapsed() }
+}
+
+fn run_inner(case: &Case) -> Result<(Status, String), String> {
+    let files = vec![case.file.clone()];
+    let (program, headers) = app::load(&files, false).map_err(|_| "the spec does not load (see diagnostics above)".to_string())?;
+    let p: Prepared = app::resolve(program, headers, Some(&case.header), &BoundsArgs::default(), &files)?;
+    let strategy = match case.header.strategy.as_deref() {
+        None => Strategy::Ldfi,
+        Some(s) => Strategy::parse(s).ok_or_else(|| format!("unknown strategy `{s}`"))?,
+    };
+    let params = SearchParams {
+        eot: p.eot,
+        eff: p.eff,
+        crashes: p.crashes,
+        nodes: p.nodes.clone(),
+        strategy,
+        max_runs: None,
+        timeout: Some(Duration::from_secs(600)),
+        seed: 0,
+        all: false,
+        negative_support: true,
+        tuple_cap: crate::eval::DEFAULT_TUPLE_CAP,
+    };
+    let o = search::search(&p.program, &params, None).map_err(|e| e.to_diagnostic().message)?;
+    let mut summary = format!("{} -> {} ({} executions)", p.bounds_text(), o.verdict.name(), o.stats.executions);
+    if let Some(cx) = o.counterexamples.first() {
+        let _ = write!(summary, " [{}]", cx.scenario.to_faults(&p.program));
+    }
+    let status = match case.header.expect {
+        None => Status::Skip("no expect= on the header line".into()),
+        Some(e) if verdict_matches(o.verdict, e) => Status::Pass,
+        Some(e) => Status::Fail(format!("expected {}, got {}", e.name(), o.verdict.name())),
+    };
+    Ok((status, summary))
+}
+
+/// `ldfi test`
+pub fn main(args: &TestArgs) -> u8 {
+    let paths = if args.paths.is_empty() { vec![PathBuf::from("specs")] } else { args.paths.clone() };
+    let files = match collect(&paths) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return app::EXIT_ERROR;
+        }
+    };
+    let mut all = cases(&files);
+    if let Some(shard) = args.shard {
+        all = all.into_iter().enumerate().filter(|(i, _)| (*i as u32) % shard.count == shard.index - 1).map(|(_, c)| c).collect();
+    }
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(args.jobs.unwrap_or(1).max(1)).build();
+    let run_all = || -> Vec<CaseResult> {
+        all.par_iter()
+            .map(|c| match c {
+                Ok(case) => run_case(case),
+                Err((file, msg)) => CaseResult {
+                    case: Case { file: file.clone(), header: HeaderConfig::default() },
+                    status: Status::Error(msg.clone()),
+                    summary: "does not load".into(),
+                    time: Duration::ZERO,
+                },
+            })
+            .collect()
+    };
+    let results = match pool {
+        Ok(pool) => pool.install(run_all),
+        Err(_) => run_all(),
+    };
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    for r in &results {
+        let (tag, extra) = match &r.status {
+            Status::Pass => {
+                passed += 1;
+                ("PASS", String::new())
+            }
+            Status::Fail(m) => {
+                failed += 1;
+                ("FAIL", format!("\n     {m}"))
+            }
+            Status::Error(m) => {
+                failed += 1;
+                ("ERROR", format!("\n     {}", m.trim_end().replace('\n', "\n     ")))
+            }
+            Status::Skip(m) => {
+                skipped += 1;
+                ("SKIP", format!(" ({m})"))
+            }
+        };
+        println!("{tag:<5} {}  {}  {:.0} ms{extra}", r.case.name(), r.summary, r.time.as_secs_f64() * 1000.0);
+    }
+    println!("\n{passed} passed, {failed} failed, {skipped} skipped");
+    if let Some(path) = &args.junit {
+        if let Err(e) = std::fs::write(path, junit(&results)) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return app::EXIT_ERROR;
+        }
+    }
+    if failed > 0 {
+        app::EXIT_VIOLATION
+    } else {
+        app::EXIT_OK
+    }
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// JUnit XML for CI systems.
+pub fn junit(results: &[CaseResult]) -> String {
+    let failures = results.iter().filter(|r| matches!(r.status, Status::Fail(_))).count();
+    let errors = results.iter().filter(|r| matches!(r.status, Status::Error(_))).count();
+    let skipped = results.iter().filter(|r| matches!(r.status, Status::Skip(_))).count();
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"ldfi\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\">\n",
+        results.len()
+    );
+    for r in results {
+        let _ = write!(
+            out,
+            "  <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\">",
+            xml(&r.case.file.display().to_string()),
+            xml(&format!("line {}: {}", r.case.header.line, r.summary)),
+            r.time.as_secs_f64()
+        );
+        match &r.status {
+            Status::Pass => {}
+            Status::Fail(m) => {
+                let _ = write!(out, "<failure message=\"{}\"/>", xml(m));
+            }
+            Status::Error(m) => {
+                let _ = write!(out, "<error message=\"{}\"/>", xml(m));
+            }
+            Status::Skip(m) => {
+                let _ = write!(out, "<skipped message=\"{}\"/>", xml(m));
+            }
+        }
+        out.push_str("</testcase>\n");
+    }
+    out.push_str("</testsuite>\n");
+    out
+}
