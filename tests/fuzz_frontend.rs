@@ -329,3 +329,37 @@ fn mutated_specs_never_break_the_front_end() {
         }
     }
 }
+
+/// The renderer must cope with any span a buggy stage could produce: reversed, past the
+/// end, inside a multi-byte character, across lines, in an unknown file.
+#[test]
+fn rendering_never_panics_on_odd_spans() {
+    use ldfi::syntax::ast::{FileId, Span};
+    use ldfi::syntax::SourceFile;
+    let mut rng = ChaCha8Rng::seed_from_u64(SEED ^ 0x5ba);
+    let alphabet = ["a", "é", "\n", "\r\n", "\t", " ", "€", "(", "\u{2028}", ""];
+    for i in 0..20_000 {
+        let text: String =
+            (0..rng.gen_range(0..30)).filter_map(|_| alphabet.choose(&mut rng).copied()).collect();
+        let file = SourceFile { name: format!("f{i}.ded"), path: None, text, included_from: None };
+        let sources = SourceMap { files: vec![file.clone(), file] };
+        let mut span = || {
+            let f = FileId(rng.gen_range(0..3));
+            Span { file: f, start: rng.gen_range(0..40), end: rng.gen_range(0..40) }
+        };
+        let d = Diagnostic::error("fuzz", "odd spans")
+            .at(span(), "primary")
+            .also(span(), "secondary")
+            .also(span(), "another")
+            .note("a note")
+            .hint("a hint");
+        let color = i % 2 == 0;
+        let out = match std::panic::catch_unwind(|| {
+            render_all(std::slice::from_ref(&d), &sources, color)
+        }) {
+            Ok(out) => out,
+            Err(_) => panic!("render failed on {:?} with {d:?}", sources.files[0].text),
+        };
+        assert!(color || out.starts_with("error[fuzz]: odd spans\n"), "{out}");
+    }
+}

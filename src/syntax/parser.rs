@@ -276,7 +276,7 @@ impl ErrorContext<'_> {
         }
     }
 
-    /// A span clamped to the file and never empty (unless the file is).
+    /// A span clamped to the file.
     fn span(&self, l: usize, r: usize) -> Span {
         let len = self.text.len();
         let l = l.min(len);
