@@ -34,7 +34,9 @@ pub struct Cli {
 pub enum ColorChoice {
     /// Color when stderr is a terminal and NO_COLOR is not set.
     Auto,
+    /// Always color.
     Always,
+    /// Plain text.
     Never,
 }
 

@@ -119,14 +119,14 @@ fn header_line(diag: &Diagnostic, color: bool) -> String {
 /// The source section drawn by ariadne (without its own header line), if the diagnostic
 /// has a location in a known file.
 fn snippet(diag: &Diagnostic, files: &mut Files, color: bool) -> Option<String> {
-    use ariadne::{Config, IndexType, Label, Report, ReportKind};
+    use ariadne::{Config, Label, Report, ReportKind};
     let (primary, label) = diag.primary.as_ref()?;
     let primary_range = files.range(*primary)?;
     let (kind, main_color) = match diag.severity {
         Severity::Error => (ReportKind::Error, ariadne::Color::Red),
         Severity::Warning => (ReportKind::Warning, ariadne::Color::Yellow),
     };
-    let config = Config::default().with_color(color).with_index_type(IndexType::Byte);
+    let config = Config::default().with_color(color);
     let mut report =
         Report::build(kind, (primary.file, primary_range.clone())).with_config(config).with_label(
             Label::new((primary.file, primary_range))
@@ -151,46 +151,79 @@ fn snippet(diag: &Diagnostic, files: &mut Files, color: bool) -> Option<String> 
 /// The sources in the form ariadne reads them.
 struct Files<'a> {
     map: &'a SourceMap,
-    sources: Vec<ariadne::Source<&'a str>>,
+    sources: Vec<ariadne::Source<String>>,
+}
+
+/// The text as ariadne should see it: lines end only at `\n` (as in [`SourceMap::line_col`]),
+/// so other characters that ariadne takes for line breaks (a lone `\r`, vertical tab, form
+/// feed, U+0085, U+2028, U+2029) become blanks of the same byte length. This keeps every
+/// byte offset valid, and ariadne 0.5 panics on multi-byte line separators.
+fn plain_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' if chars.peek() == Some(&'\n') => out.push(c),
+            '\r' | '\x0B' | '\x0C' | '\u{0085}' | '\u{2028}' | '\u{2029}' => {
+                out.extend(std::iter::repeat_n(' ', c.len_utf8()))
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 impl<'a> Files<'a> {
     fn new(map: &'a SourceMap) -> Files<'a> {
-        let sources = map.files.iter().map(|f| ariadne::Source::from(f.text.as_str())).collect();
+        let sources =
+            map.files.iter().map(|f| ariadne::Source::from(plain_lines(&f.text))).collect();
         Files { map, sources }
     }
 
-    /// The byte range of a span, clamped to its file, on char boundaries and non-empty
-    /// whenever the file is not (ariadne draws nothing for an empty range).
+    /// The range of a span as ariadne wants it: in characters (ariadne 0.5 mixes byte and
+    /// char offsets for labels in a second file when told to use bytes), clamped to the
+    /// file, and non-empty whenever the file is not (ariadne draws nothing for an empty
+    /// range).
     fn range(&self, span: Span) -> Option<std::ops::Range<usize>> {
         let text = self.map.files.get(span.file.0 as usize)?.text.as_str();
-        let floor = |mut i: usize| {
-            i = i.min(text.len());
-            while !text.is_char_boundary(i) {
-                i -= 1;
-            }
-            i
-        };
-        let mut start = floor(span.start as usize);
-        let mut end = floor(span.end as usize).max(start);
-        if start == end {
-            match text[start..].chars().next() {
-                Some(c) if c != '\n' => end = start + c.len_utf8(),
-                _ => {
-                    if let Some(c) = text[..start].chars().next_back() {
-                        start -= c.len_utf8();
-                    }
-                }
-            }
-        }
-        Some(start..end)
+        let (start, end) = byte_range(text, span);
+        // Byte offsets on char boundaries of `text` are char boundaries of the plain-lines
+        // copy too (it only splits characters into blanks).
+        let plain = self.sources.get(span.file.0 as usize)?.text();
+        let chars = |b: usize| plain.get(..b).map_or(0, |p| p.chars().count());
+        Some(chars(start)..chars(end))
     }
 }
 
-impl<'a> ariadne::Cache<FileId> for Files<'a> {
-    type Storage = &'a str;
+/// A span's byte range clamped to `text`, on char boundaries, and widened to one character
+/// when it is empty.
+fn byte_range(text: &str, span: Span) -> (usize, usize) {
+    let floor = |mut i: usize| {
+        i = i.min(text.len());
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let mut start = floor(span.start as usize);
+    let mut end = floor(span.end as usize).max(start);
+    if start == end {
+        match text[start..].chars().next() {
+            Some(c) if c != '\n' => end = start + c.len_utf8(),
+            _ => {
+                if let Some(c) = text[..start].chars().next_back() {
+                    start -= c.len_utf8();
+                }
+            }
+        }
+    }
+    (start, end)
+}
 
-    fn fetch(&mut self, id: &FileId) -> Result<&ariadne::Source<&'a str>, impl std::fmt::Debug> {
+impl ariadne::Cache<FileId> for Files<'_> {
+    type Storage = String;
+
+    fn fetch(&mut self, id: &FileId) -> Result<&ariadne::Source<String>, impl std::fmt::Debug> {
         self.sources.get(id.0 as usize).ok_or("unknown file")
     }
 

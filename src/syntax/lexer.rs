@@ -211,6 +211,18 @@ fn char_end(text: &str, mut end: usize) -> usize {
     end.min(text.len())
 }
 
+/// What a stray character was probably meant to be.
+fn stray_char_hint(c: char) -> &'static str {
+    match c {
+        '.' => "clauses end with `;`, not `.`",
+        '=' => "to compare, write `==`",
+        ':' => "a rule is written `head :- body;`",
+        '!' => "`!=` means not equal; a negated atom is written `notin rel(...)`",
+        '\'' => "strings are written in double quotes",
+        _ => "identifiers use letters, digits and `_`; strings are written in double quotes",
+    }
+}
+
 fn lex_diagnostic(
     file: FileId,
     text: &str,
@@ -223,9 +235,7 @@ fn lex_diagnostic(
             let found = text.get(range.start..).and_then(|r| r.chars().next()).unwrap_or(' ');
             Diagnostic::error("syntax", format!("unexpected character {found:?}"))
                 .at(span(range.start, range.end), "not part of any token")
-                .hint(
-                    "identifiers use letters, digits and `_`; strings are written in double quotes",
-                )
+                .hint(stray_char_hint(found))
         }
         LexError::UnterminatedString => Diagnostic::error("syntax", "unterminated string literal")
             .at(span(range.start, range.end), "this string has no closing `\"`")

@@ -235,3 +235,82 @@ fn display_name(path: &Path) -> String {
     let p: PathBuf = out.iter().collect();
     p.display().to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::syntax::ast::Clause;
+    use crate::syntax::{load, load_str, Loaded};
+    use std::path::{Path, PathBuf};
+
+    /// A fresh directory with the given files (path relative to it, text).
+    fn tree(name: &str, files: &[(&str, &str)]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("ldfi-loader-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for (path, text) in files {
+            let p = dir.join(path);
+            std::fs::create_dir_all(p.parent().expect("has a parent")).expect("mkdir");
+            std::fs::write(p, text).expect("write");
+        }
+        dir
+    }
+
+    fn rels(loaded: &Loaded) -> Vec<String> {
+        let name = |c: &Clause| match c {
+            Clause::Fact(f) => f.rel.name.clone(),
+            Clause::Rule(r) => r.head.rel.name.clone(),
+        };
+        loaded.program.clauses.iter().map(name).collect()
+    }
+
+    #[test]
+    fn includes_splice_in_order_once_with_root_fallback() {
+        let dir = tree(
+            "splice",
+            &[
+                ("main.ded", "a(1)@1;\ninclude \"sub/x.ded\";\ninclude \"sub/x.ded\";\nd(1)@1;\n"),
+                ("sub/x.ded", "b(1)@1;\ninclude \"common.ded\";\n"),
+                ("common.ded", "// ldfi: eot=3\nc(1)@1;\n"),
+            ],
+        );
+        let main = dir.join("main.ded");
+        let loaded = load(&[&main]).map_err(|e| e.1).expect("loads");
+        assert_eq!(rels(&loaded), ["a", "b", "c", "d"]);
+        assert_eq!(loaded.sources.files.len(), 3);
+        assert!(loaded.headers.is_empty(), "headers of included files are ignored");
+        let loaded = load(&[&main, &dir.join("common.ded")]).map_err(|e| e.1).expect("loads");
+        assert_eq!(rels(&loaded), ["a", "b", "c", "d"], "a file is loaded once");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn missing_and_cyclic_includes_name_the_chain() {
+        let dir = tree(
+            "chain",
+            &[
+                ("a.ded", "include \"b.ded\";\n"),
+                ("b.ded", "x(1)@1;\ninclude \"c.ded\";\ninclude \"a.ded\";\n"),
+            ],
+        );
+        let Err((_, diags)) = load(&[&dir.join("a.ded")]) else { panic!("must fail") };
+        assert_eq!(diags.len(), 2, "{diags:#?}");
+        assert!(diags.iter().all(|d| d.code == "include" && d.primary.is_some()));
+        let a = dir.join("a.ded").display().to_string();
+        let b = dir.join("b.ded").display().to_string();
+        assert!(diags[0].notes[0].ends_with(&format!("{a}:1 → {b}:2 → c.ded")), "{diags:#?}");
+        assert!(diags[1].message.starts_with("include cycle"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn unreadable_inputs_are_diagnostics() {
+        let Err((_, diags)) = load(&[Path::new("/no/such/dir/x.ded")]) else { panic!() };
+        assert_eq!(diags[0].message, "cannot read `/no/such/dir/x.ded`: no such file");
+        let dir = tree("bytes", &[("ok.ded", "")]);
+        std::fs::write(dir.join("bad.ded"), b"p(1)@1;\xff\n").expect("write");
+        let Err((_, diags)) = load(&[&dir.join("bad.ded")]) else { panic!() };
+        assert!(diags[0].message.contains("not UTF-8"), "{diags:#?}");
+        let Err((_, diags)) = load_str("s.ded", "include \"/\";") else { panic!() };
+        assert!(diags[0].message.contains("it is a directory"), "{diags:#?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -171,7 +171,11 @@ impl Ctx {
 /// order. Parsing stops at the first lexical error (its later syntax errors would be noise),
 /// but every lexical error of the file is reported.
 pub fn parse(file: FileId, text: &str) -> (Vec<Item>, Vec<Diagnostic>) {
-    let lexed = lexer::lex(file, text);
+    let mut lexed = lexer::lex(file, text);
+    if let Some(err) = too_complex(file, &lexed.tokens) {
+        let i = lexed.errors.partition_point(|(at, _)| *at <= err.0);
+        lexed.errors.insert(i, err);
+    }
     let stop = lexed.errors.first().map(|(at, _)| *at);
     let tokens = lexed.tokens.iter().filter(|(s, _, _)| stop.is_none_or(|at| *s < at));
     let mut stream: Vec<Result<Spanned, LexError>> = tokens.cloned().map(Ok).collect();
@@ -196,6 +200,33 @@ pub fn parse(file: FileId, text: &str) -> (Vec<Item>, Vec<Diagnostic>) {
         ctx.diags.into_iter().map(|d| (d.primary.as_ref().map_or(0, |p| p.0.start as usize), d)),
     );
     (items, finish(diags))
+}
+
+/// The most arithmetic operators one clause may hold. Expressions are trees as deep as
+/// their operator count, and deep trees would exhaust the stack of every recursive pass
+/// (including dropping them); real specs use a handful.
+pub const MAX_OPERATORS_PER_CLAUSE: usize = 512;
+
+/// The first clause with more than [`MAX_OPERATORS_PER_CLAUSE`] operators, as an error.
+fn too_complex(file: FileId, tokens: &[Spanned]) -> Option<(usize, Diagnostic)> {
+    let mut count = 0;
+    for (l, tok, r) in tokens {
+        match tok {
+            Tok::Semi => count = 0,
+            Tok::Plus | Tok::Minus | Tok::Star | Tok::Slash | Tok::Percent => count += 1,
+            _ => {}
+        }
+        if count > MAX_OPERATORS_PER_CLAUSE {
+            let message = format!(
+                "clause too complex: more than {MAX_OPERATORS_PER_CLAUSE} arithmetic operators"
+            );
+            let d = Diagnostic::error("syntax", message)
+                .at(Span::new(file, *l, *r), "the limit is reached here")
+                .hint("split the computation over several rules");
+            return Some((*l, d));
+        }
+    }
+    None
 }
 
 /// Sort by position and drop exact duplicates (a failed recovery can repeat its error).
@@ -245,7 +276,7 @@ impl ErrorContext<'_> {
         }
     }
 
-    /// A span clamped to the file and never empty (unless the file is).
+    /// A span clamped to the file.
     fn span(&self, l: usize, r: usize) -> Span {
         let len = self.text.len();
         let l = l.min(len);
@@ -333,6 +364,10 @@ mod expected {
     /// Say what was expected in a few words instead of listing every terminal.
     pub fn summarize(expected: &[String]) -> String {
         let mut left: Vec<&str> = expected.iter().map(|e| clean(e)).collect();
+        if left.contains(&",") && !left.contains(&">") {
+            // A lone `<` among head arguments is an aggregate's `count<V>`: not worth saying.
+            left.retain(|t| *t != "<");
+        }
         let mut parts: Vec<String> = Vec::new();
         take_group(&mut left, &mut parts, &["include", "Ident"], "a clause");
         let literal_start = [&["notin"], EXPR_START].concat();
@@ -438,6 +473,14 @@ mod tests {
         let e = errs("a(1)@1\nb(2)@1;\nc(X) :- ;\nd(1)@1;");
         assert_eq!(e.len(), 2, "{e:?}");
         assert!(e[0].contains("expected `;`"), "{e:?}");
+    }
+
+    #[test]
+    fn huge_expressions_are_refused() {
+        let text = format!("p(X) :- q(X), X > {}1;", "1+".repeat(MAX_OPERATORS_PER_CLAUSE + 1));
+        assert_eq!(errs(&text).len(), 1);
+        let text = format!("p(X) :- q(X), X > {}1;", "1+".repeat(MAX_OPERATORS_PER_CLAUSE));
+        assert!(errs(&text).is_empty());
     }
 
     #[test]
