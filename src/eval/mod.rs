@@ -282,10 +282,17 @@ impl Out {
     fn head(&self, i: usize) -> &[Value] {
         &self.vals[i * self.arity..(i + 1) * self.arity]
     }
+    /// Body tuples of head i (empty when lineage is off).
     fn body(&self, i: usize) -> &[TupleId] {
+        if self.body_off.len() <= i + 1 {
+            return &[];
+        }
         &self.body[self.body_off[i] as usize..self.body_off[i + 1] as usize]
     }
     fn negs(&self, i: usize) -> &[NegRef] {
+        if self.neg_off.len() <= i + 1 {
+            return &[];
+        }
         &self.negs[self.neg_off[i] as usize..self.neg_off[i + 1] as usize]
     }
 }

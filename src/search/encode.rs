@@ -306,7 +306,12 @@ impl RunEncoding<'_> {
             }
             if enc.negative_support {
                 for n in lineage.negs_of(f) {
-                    if let Some(g) = self.gain_var(enc, n.rel, n.time) {
+                    let g = if Some(n.rel) == enc.program.crash_rel {
+                        self.crash_gain_var(enc, n.pattern.get(1).copied().flatten())
+                    } else {
+                        self.gain_var(enc, n.rel, n.time)
+                    };
+                    if let Some(g) = g {
                         causes.push(g);
                     }
                 }
@@ -359,7 +364,7 @@ impl RunEncoding<'_> {
                 cl.push(l);
             }
         }
-        if program.crash_to_gain[q as usize] {
+        if program.crash_to_gain[q as usize] || Some(q) == program.crash_rel {
             if let Some(a) = self.anycrash_var(enc) {
                 cl.push(a);
             }
@@ -393,6 +398,24 @@ impl RunEncoding<'_> {
         }
         enc.clause(&cl);
         Some(l)
+    }
+
+    /// `notin crash(_, n, _)` can become false: n (or, when the pattern leaves the crashed
+    /// node open, any node) crashes at some time.
+    fn crash_gain_var(&mut self, enc: &mut Encoder, node: Option<crate::analysis::ir::Value>) -> Option<Lit> {
+        let Some(crate::analysis::ir::Value::Sym(n)) = node else { return self.anycrash_var(enc) };
+        if self.crashed.contains(&n) {
+            return None;
+        }
+        let lits: Vec<Lit> = enc.crash.iter().filter(|((m, _), _)| *m == n).map(|(_, &l)| l).collect();
+        if lits.is_empty() {
+            return None;
+        }
+        let a = enc.lit();
+        let mut cl = vec![!a];
+        cl.extend(lits);
+        enc.clause(&cl);
+        Some(a)
     }
 
     /// Some node not crashed in this run crashes.
