@@ -177,8 +177,22 @@ impl<'p> Encoder<'p> {
 
     /// Learn from a good run with fault set `h`: `(AND h) -> the run's good outcome is
     /// broken`.
+    ///
+    /// Omissions of channels that carried no message in the run changed nothing, so they are
+    /// left out of the guard: the lesson then holds for every superset of the effective faults.
     pub fn learn(&mut self, run: &Run, h: &Hypothesis) {
-        let guard: Vec<Lit> = self.hypothesis_lits(h).into_iter().map(|l| !l).collect();
+        let effective = Hypothesis {
+            omissions: h
+                .omissions
+                .iter()
+                .copied()
+                .filter(|&(a, b, t)| {
+                    run.messages.iter().any(|m| (m.from, m.to, m.send_time) == (a, b, t) && m.status == crate::eval::MsgStatus::Omitted)
+                })
+                .collect(),
+            crashes: h.crashes.clone(),
+        };
+        let guard: Vec<Lit> = self.hypothesis_lits(&effective).into_iter().map(|l| !l).collect();
         let crashed: Vec<Sym> = h.crashes.iter().map(|c| c.0).collect();
         let mut enc = RunEncoding { run, crashed, tuple: FxHashMap::default(), gain: FxHashMap::default(), loss: FxHashMap::default(), anycrash: None, queue: Vec::new() };
         let mut goal = guard;
