@@ -111,7 +111,9 @@ pub fn resolve(
         return Err(format!("impossible bounds: EFF {eff} is after EOT {eot}; omissions happen at send times t < EFF <= EOT"));
     }
     if nodes.is_empty() {
-        return Err("no nodes: no fact names a node in a location column; pass --nodes a,b,c".into());
+        return Err(
+            "no nodes: no fact names a node in a location column; pass --nodes a,b,c".into()
+        );
     }
     if crashes as usize > nodes.len() {
         return Err(format!("impossible bounds: {crashes} crashes but only {} nodes", nodes.len()));
@@ -145,19 +147,36 @@ fn fault_set(args: &FaultArgs) -> FaultSet {
 }
 
 /// Simulate one run with the given faults.
-fn simulate(args: &FaultArgs, files: &[PathBuf], color: bool, lineage: bool) -> Result<(Prepared, eval::Run), u8> {
+fn simulate(
+    args: &FaultArgs,
+    files: &[PathBuf],
+    color: bool,
+    lineage: bool,
+) -> Result<(Prepared, eval::Run), u8> {
     let p = prepare(files, &args.bounds, color)?;
     let faults = fault_set(args);
-    let scenario = Scenario::from_faults(&p.program, &p.nodes, &faults).map_err(|m| usage(m, color))?;
+    let scenario =
+        Scenario::from_faults(&p.program, &p.nodes, &faults).map_err(|m| usage(m, color))?;
     if scenario.crashes.len() > p.crashes as usize && args.bounds.crashes.is_some() {
-        return Err(usage(format!("{} crashes given but --crashes is {}", scenario.crashes.len(), p.crashes), color));
+        return Err(usage(
+            format!("{} crashes given but --crashes is {}", scenario.crashes.len(), p.crashes),
+            color,
+        ));
     }
     for &(_, _, t) in &scenario.omissions {
         if t >= p.eff && p.eff > 0 {
-            eprintln!("warning: an omission at {t} is at or after EFF {}; it is applied anyway", p.eff);
+            eprintln!(
+                "warning: an omission at {t} is at or after EFF {}; it is applied anyway",
+                p.eff
+            );
         }
     }
-    let params = RunParams { eot: p.eot, nodes: p.nodes.clone(), lineage, tuple_cap: eval::DEFAULT_TUPLE_CAP };
+    let params = RunParams {
+        eot: p.eot,
+        nodes: p.nodes.clone(),
+        lineage,
+        tuple_cap: eval::DEFAULT_TUPLE_CAP,
+    };
     match eval::run(&p.program, &params, &scenario) {
         Ok(run) => {
             for w in &run.warnings {
@@ -218,17 +237,25 @@ fn print_invariant(program: &ir::Program, run: &eval::Run) {
 }
 
 /// Parse `rel(args)@T` into a relation, values and a time.
-fn parse_tuple(text: &str, program: &ir::Program) -> Result<(ir::RelId, Vec<ir::Value>, Option<u32>), String> {
+fn parse_tuple(
+    text: &str,
+    program: &ir::Program,
+) -> Result<(ir::RelId, Vec<ir::Value>, Option<u32>), String> {
     let src = format!("{};", text.trim().trim_end_matches(';'));
-    let loaded = syntax::load_str("<tuple>", &src).map_err(|_| format!("`{text}` is not a tuple; write it like post(\"r1\", \"hello\")@4"))?;
+    let loaded = syntax::load_str("<tuple>", &src)
+        .map_err(|_| format!("`{text}` is not a tuple; write it like post(\"r1\", \"hello\")@4"))?;
     let Some(ast::Clause::Fact(f)) = loaded.program.clauses.first() else {
         return Err(format!("`{text}` is not a tuple; write it like post(\"r1\", \"hello\")@4"));
     };
-    let rel = program.rel(&f.rel.name).ok_or_else(|| format!("the spec has no relation `{}`", f.rel.name))?;
+    let rel = program
+        .rel(&f.rel.name)
+        .ok_or_else(|| format!("the spec has no relation `{}`", f.rel.name))?;
     let mut vals = Vec::new();
     for a in &f.args {
         let v = match &a.kind {
-            ast::ExprKind::Str(s) => ir::Value::Sym(program.symbols.get(s).ok_or_else(|| format!("no tuple mentions \"{s}\""))?),
+            ast::ExprKind::Str(s) => ir::Value::Sym(
+                program.symbols.get(s).ok_or_else(|| format!("no tuple mentions \"{s}\""))?,
+            ),
             ast::ExprKind::Int(i) => ir::Value::Int(*i),
             _ => return Err(format!("`{text}`: arguments must be constants")),
         };
@@ -255,7 +282,10 @@ pub fn explain(args: &ExplainArgs, color: bool) -> u8 {
         return EXIT_OK;
     }
     println!("{shown} does not hold.");
-    let when: Vec<String> = (1..=run.eot).filter(|&t| run.tuples.find(rel, &vals, t).is_some()).map(|t| t.to_string()).collect();
+    let when: Vec<String> = (1..=run.eot)
+        .filter(|&t| run.tuples.find(rel, &vals, t).is_some())
+        .map(|t| t.to_string())
+        .collect();
     if when.is_empty() {
         println!("  it holds at no timestep of this run.");
     } else {
@@ -300,7 +330,9 @@ fn strategy_of(args: &CheckArgs, header: Option<&HeaderConfig>) -> Result<Strate
     }
     match header.and_then(|h| h.strategy.as_deref()) {
         None => Ok(Strategy::Ldfi),
-        Some(s) => Strategy::parse(s).ok_or_else(|| format!("unknown strategy `{s}` in the header line")),
+        Some(s) => {
+            Strategy::parse(s).ok_or_else(|| format!("unknown strategy `{s}` in the header line"))
+        }
     }
 }
 
@@ -345,7 +377,12 @@ pub fn check(args: &CheckArgs, color: bool) -> u8 {
         let r = report::json::report(&p.program, &outcome, &p.files, bounds, strategy.name());
         println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
     } else {
-        println!("ldfi check {} ({}, strategy {})", p.files.join(" "), p.bounds_text(), strategy.name());
+        println!(
+            "ldfi check {} ({}, strategy {})",
+            p.files.join(" "),
+            p.bounds_text(),
+            strategy.name()
+        );
         print!("{}", report::text::outcome(&p.program, &outcome, &p.bounds_text()));
     }
     match outcome.verdict {
@@ -362,7 +399,9 @@ fn progress_bar(text: bool) -> Option<indicatif::ProgressBar> {
         return None;
     }
     let bar = indicatif::ProgressBar::new_spinner();
-    bar.set_style(indicatif::ProgressStyle::with_template("{spinner} {pos} executions {elapsed}").ok()?);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {pos} executions {elapsed}").ok()?,
+    );
     bar.enable_steady_tick(Duration::from_millis(120));
     Some(bar)
 }

@@ -322,11 +322,6 @@ fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
-fn not_implemented(what: &str) -> u8 {
-    eprintln!("ldfi {what}: not implemented yet");
-    EXIT_USAGE
-}
-
 /// `ldfi lint FILES...`: load, check, print every diagnostic; exit 2 on any error.
 pub fn lint(args: &LintArgs, color: bool) -> u8 {
     let paths: Vec<&Path> = args.files.iter().map(PathBuf::as_path).collect();

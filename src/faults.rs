@@ -62,7 +62,8 @@ impl fmt::Display for FaultSet {
 /// Parse `a->b@2` (an omission).
 pub fn parse_omission(s: &str) -> Result<Fault, String> {
     let hint = "expected FROM->TO@TIME, e.g. a->b@2";
-    let (path, time) = s.rsplit_once('@').ok_or_else(|| format!("`{s}`: missing `@TIME`; {hint}"))?;
+    let (path, time) =
+        s.rsplit_once('@').ok_or_else(|| format!("`{s}`: missing `@TIME`; {hint}"))?;
     let (from, to) = path.split_once("->").ok_or_else(|| format!("`{s}`: missing `->`; {hint}"))?;
     let time = parse_time(time).map_err(|e| format!("`{s}`: {e}; {hint}"))?;
     if from.is_empty() || to.is_empty() {
@@ -77,7 +78,8 @@ pub fn parse_omission(s: &str) -> Result<Fault, String> {
 /// Parse `b@3` (a crash).
 pub fn parse_crash(s: &str) -> Result<Fault, String> {
     let hint = "expected NODE@TIME, e.g. b@3";
-    let (node, time) = s.rsplit_once('@').ok_or_else(|| format!("`{s}`: missing `@TIME`; {hint}"))?;
+    let (node, time) =
+        s.rsplit_once('@').ok_or_else(|| format!("`{s}`: missing `@TIME`; {hint}"))?;
     let time = parse_time(time).map_err(|e| format!("`{s}`: {e}; {hint}"))?;
     if node.is_empty() {
         return Err(format!("`{s}`: empty node name; {hint}"));

@@ -5,13 +5,13 @@
 //! front end and holds no logic.
 
 pub mod analysis;
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod diag;
-pub mod syntax;
 pub mod eval;
 pub mod faults;
-pub mod search;
 pub mod report;
-pub mod app;
+pub mod search;
+pub mod syntax;
 pub mod testrunner;

@@ -79,7 +79,9 @@ pub fn cases(files: &[PathBuf]) -> Vec<Result<Case, (PathBuf, String)>> {
                     out.push(Ok(Case { file: f.clone(), header: h }));
                 }
             }
-            Err((sources, diags)) => out.push(Err((f.clone(), crate::diag::render_all(&diags, &sources, false)))),
+            Err((sources, diags)) => {
+                out.push(Err((f.clone(), crate::diag::render_all(&diags, &sources, false))))
+            }
         }
     }
     out
@@ -106,8 +108,10 @@ pub fn run_case(case: &Case) -> CaseResult {
 
 fn run_inner(case: &Case) -> Result<(Status, String), String> {
     let files = vec![case.file.clone()];
-    let (program, headers) = app::load(&files, false).map_err(|_| "the spec does not load (see diagnostics above)".to_string())?;
-    let p: Prepared = app::resolve(program, headers, Some(&case.header), &BoundsArgs::default(), &files)?;
+    let (program, headers) = app::load(&files, false)
+        .map_err(|_| "the spec does not load (see diagnostics above)".to_string())?;
+    let p: Prepared =
+        app::resolve(program, headers, Some(&case.header), &BoundsArgs::default(), &files)?;
     let strategy = match case.header.strategy.as_deref() {
         None => Strategy::Ldfi,
         Some(s) => Strategy::parse(s).ok_or_else(|| format!("unknown strategy `{s}`"))?,
@@ -126,7 +130,8 @@ fn run_inner(case: &Case) -> Result<(Status, String), String> {
         tuple_cap: crate::eval::DEFAULT_TUPLE_CAP,
     };
     let o = search::search(&p.program, &params, None).map_err(|e| e.to_diagnostic().message)?;
-    let mut summary = format!("{} -> {} ({} executions)", p.bounds_text(), o.verdict.name(), o.stats.executions);
+    let mut summary =
+        format!("{} -> {} ({} executions)", p.bounds_text(), o.verdict.name(), o.stats.executions);
     if let Some(cx) = o.counterexamples.first() {
         let _ = write!(summary, " [{}]", cx.scenario.to_faults(&p.program));
     }
@@ -140,7 +145,8 @@ fn run_inner(case: &Case) -> Result<(Status, String), String> {
 
 /// `ldfi test`
 pub fn main(args: &TestArgs) -> u8 {
-    let paths = if args.paths.is_empty() { vec![PathBuf::from("specs")] } else { args.paths.clone() };
+    let paths =
+        if args.paths.is_empty() { vec![PathBuf::from("specs")] } else { args.paths.clone() };
     let files = match collect(&paths) {
         Ok(f) => f,
         Err(e) => {
@@ -150,7 +156,12 @@ pub fn main(args: &TestArgs) -> u8 {
     };
     let mut all = cases(&files);
     if let Some(shard) = args.shard {
-        all = all.into_iter().enumerate().filter(|(i, _)| (*i as u32) % shard.count == shard.index - 1).map(|(_, c)| c).collect();
+        all = all
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| (*i as u32) % shard.count == shard.index - 1)
+            .map(|(_, c)| c)
+            .collect();
     }
     let pool = rayon::ThreadPoolBuilder::new().num_threads(args.jobs.unwrap_or(1).max(1)).build();
     let run_all = || -> Vec<CaseResult> {
@@ -190,7 +201,12 @@ pub fn main(args: &TestArgs) -> u8 {
                 ("SKIP", format!(" ({m})"))
             }
         };
-        println!("{tag:<5} {}  {}  {:.0} ms{extra}", r.case.name(), r.summary, r.time.as_secs_f64() * 1000.0);
+        println!(
+            "{tag:<5} {}  {}  {:.0} ms{extra}",
+            r.case.name(),
+            r.summary,
+            r.time.as_secs_f64() * 1000.0
+        );
     }
     println!("\n{passed} passed, {failed} failed, {skipped} skipped");
     if let Some(path) = &args.junit {

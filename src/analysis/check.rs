@@ -56,9 +56,13 @@ pub fn arities(program: &Program, diags: &mut Vec<Diagnostic>) -> RelTable {
                 if let Some(&first) = first_use.get(rel.name.as_str()) {
                     d = d.also(first, format!("first used with {expected} here"));
                 } else {
-                    d = d.note("`crash(Node, CrashedNode, Time)` is provided by ldfi and has 3 columns");
+                    d = d.note(
+                        "`crash(Node, CrashedNode, Time)` is provided by ldfi and has 3 columns",
+                    );
                 }
-                diags.push(d.hint("a relation has one arity everywhere: rename one of them or fix the arguments"));
+                diags.push(d.hint(
+                    "a relation has one arity everywhere: rename one of them or fix the arguments",
+                ));
             }
             Some(_) => {}
         }
@@ -167,7 +171,10 @@ pub fn rule(r: &Rule, diags: &mut Vec<Diagnostic>) {
         .flat_map(|a| a.args.iter())
         .filter_map(|e| if let ExprKind::Var(v) = &e.kind { Some(v.as_str()) } else { None })
         .collect();
-    safety(r, &bound, diags);
+    // Without a positive atom every variable is unbound: one error says it all.
+    if !positives.is_empty() {
+        safety(r, &bound, diags);
+    }
     aggregates(r, diags);
 }
 
@@ -176,15 +183,20 @@ fn body_atom_shape(a: &Atom, diags: &mut Vec<Diagnostic>) {
         diags.push(
             Diagnostic::error("body-annotation", format!("`@{text}` cannot annotate a body atom"))
                 .at(*span, "expected a timestep number")
-                .hint("a body atom reads the current timestep, or a fixed one with `@1`, `@2`, ..."),
+                .hint(
+                    "a body atom reads the current timestep, or a fixed one with `@1`, `@2`, ...",
+                ),
         );
     }
     if let Some(BodyTime::Int(t, span)) = &a.time {
         if *t < 1 || *t > u32::MAX as i64 {
             diags.push(
-                Diagnostic::error("body-annotation", format!("timestep {t} is not a positive 32-bit integer"))
-                    .at(*span, "here")
-                    .hint("timesteps start at 1"),
+                Diagnostic::error(
+                    "body-annotation",
+                    format!("timestep {t} is not a positive 32-bit integer"),
+                )
+                .at(*span, "here")
+                .hint("timesteps start at 1"),
             );
         }
     }
@@ -237,7 +249,9 @@ fn safety(r: &Rule, bound: &HashSet<&str>, diags: &mut Vec<Diagnostic>) {
                 format!("variable `{name}` in {place} is not bound by a positive body atom"),
             )
             .at(span, "unbound")
-            .hint(format!("add a positive atom that mentions `{name}`, or use `_` if any value will do")),
+            .hint(format!(
+                "add a positive atom that mentions `{name}`, or use `_` if any value will do"
+            )),
         );
     }
     for arg in &r.head.args {
@@ -297,9 +311,12 @@ fn aggregates(r: &Rule, diags: &mut Vec<Diagnostic>) {
     }
     if let Some(HeadArg::Agg(g)) = r.head.args.first() {
         diags.push(
-            Diagnostic::error("aggregate", "the first column (the location) cannot be an aggregate")
-                .at(g.span, "here")
-                .hint("put the node that holds the result first"),
+            Diagnostic::error(
+                "aggregate",
+                "the first column (the location) cannot be an aggregate",
+            )
+            .at(g.span, "here")
+            .hint("put the node that holds the result first"),
         );
     }
 }
@@ -325,7 +342,9 @@ pub fn undefined(program: &Program, diags: &mut Vec<Diagnostic>) {
                             format!("relation `{}` is read but never defined", a.rel.name),
                         )
                         .at(a.rel.span, "no fact or rule defines this")
-                        .hint("it is always empty: check the spelling, or add a fact or rule for it"),
+                        .hint(
+                            "it is always empty: check the spelling, or add a fact or rule for it",
+                        ),
                     );
                 }
             }

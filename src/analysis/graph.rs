@@ -83,7 +83,8 @@ pub struct NegCycle {
 
 /// Strata of the same-time dependency graph, or the negative cycles that prevent them.
 pub fn stratify(nrels: usize, edges: &[Edge]) -> Result<Vec<usize>, Vec<NegCycle>> {
-    let reach: BTreeSet<(u32, u32)> = reach::closure(edges.iter().map(|e| (e.from, e.to))).into_iter().collect();
+    let reach: BTreeSet<(u32, u32)> =
+        reach::closure(edges.iter().map(|e| (e.from, e.to))).into_iter().collect();
     let mut cycles = Vec::new();
     let mut reported: BTreeSet<(u32, u32)> = BTreeSet::new();
     let mut sorted: Vec<&Edge> = edges.iter().filter(|e| e.kind.is_negative()).collect();
@@ -152,7 +153,11 @@ fn shortest_path(edges: &[Edge], from: u32, to: u32) -> Vec<Edge> {
 /// Parity reachability over the full dependency graph (same-time and temporal rules).
 /// Returns, for each relation q, the relations whose loss can make q gain a tuple (reach q
 /// with odd parity), and whether a gain of `crash` can make q gain (reach with even parity).
-pub fn gain_sources(nrels: usize, edges: &[Edge], crash: Option<u32>) -> (Vec<Vec<u32>>, Vec<bool>) {
+pub fn gain_sources(
+    nrels: usize,
+    edges: &[Edge],
+    crash: Option<u32>,
+) -> (Vec<Vec<u32>>, Vec<bool>) {
     let par = parity::closure(edges.iter().map(|e| {
         let k = match e.kind {
             EdgeKind::Pos => 0,

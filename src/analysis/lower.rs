@@ -54,11 +54,9 @@ fn expr(symbols: &mut Interner, vars: &mut Vars, e: &ast::Expr) -> IrExpr {
         ExprKind::Str(_) | ExprKind::Int(_) => {
             IrExpr::Const(constant(symbols, e).unwrap_or(Value::Int(0)))
         }
-        ExprKind::Bin(op, a, b) => IrExpr::Bin(
-            *op,
-            Box::new(expr(symbols, vars, a)),
-            Box::new(expr(symbols, vars, b)),
-        ),
+        ExprKind::Bin(op, a, b) => {
+            IrExpr::Bin(*op, Box::new(expr(symbols, vars, a)), Box::new(expr(symbols, vars, b)))
+        }
         ExprKind::Neg(a) => IrExpr::Neg(Box::new(expr(symbols, vars, a))),
         // Rejected by the checker; unreachable in a checked program.
         ExprKind::Wildcard => IrExpr::Const(Value::Int(0)),
@@ -163,7 +161,9 @@ fn plan(lits: &[Lit], nvars: usize, first: Option<usize>, delta: Option<usize>) 
                         let (args, key) = patterns(args, &mut bound, false);
                         Step::Absent { rel: *rel, time: *time, args, key, lit: *pos_index }
                     }
-                    Lit::Cond { lhs, op, rhs } => Step::Filter { lhs: lhs.clone(), op: *op, rhs: rhs.clone() },
+                    Lit::Cond { lhs, op, rhs } => {
+                        Step::Filter { lhs: lhs.clone(), op: *op, rhs: rhs.clone() }
+                    }
                 });
             }
         }
@@ -314,4 +314,3 @@ pub fn rule(
         text,
     }
 }
-

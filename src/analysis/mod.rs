@@ -137,11 +137,20 @@ fn lower_program(
     let mut p = ir::Program::default();
     for (name, (arity, span)) in table {
         let id = rel_ids[name];
-        p.rels.push(RelInfo { name: name.clone(), arity: *arity, stratum: rel_stratum[id as usize], span: *span });
+        p.rels.push(RelInfo {
+            name: name.clone(),
+            arity: *arity,
+            stratum: rel_stratum[id as usize],
+            span: *span,
+        });
     }
     for clause in &program.clauses {
         if let Clause::Fact(f) = clause {
-            let vals = f.args.iter().map(|a| lower::constant(&mut p.symbols, a).unwrap_or(ir::Value::Int(0))).collect();
+            let vals = f
+                .args
+                .iter()
+                .map(|a| lower::constant(&mut p.symbols, a).unwrap_or(ir::Value::Int(0)))
+                .collect();
             let time = f.time.map_or(1, |(t, _)| t as u32);
             p.facts.push(IrFact { rel: rel_ids[&f.rel.name], vals, time, span: f.span });
         }
@@ -152,7 +161,8 @@ fn lower_program(
         let rule = lower::rule(r, i as u32, &rel_ids, &mut p.symbols, &rel_stratum, text);
         p.rules.push(rule);
     }
-    let nstrata = p.rules.iter().filter(|r| r.ann == HeadAnn::None).map(|r| r.stratum + 1).max().unwrap_or(0);
+    let nstrata =
+        p.rules.iter().filter(|r| r.ann == HeadAnn::None).map(|r| r.stratum + 1).max().unwrap_or(0);
     p.strata = vec![Vec::new(); nstrata];
     for r in &p.rules {
         match r.ann {
@@ -167,7 +177,9 @@ fn lower_program(
         for plan in std::iter::once(&r.full).chain(r.deltas.iter()) {
             for step in &plan.steps {
                 let (rel, key, time) = match step {
-                    Step::Scan { rel, key, time, .. } | Step::Absent { rel, key, time, .. } => (rel, key, time),
+                    Step::Scan { rel, key, time, .. } | Step::Absent { rel, key, time, .. } => {
+                        (rel, key, time)
+                    }
                     Step::Filter { .. } => continue,
                 };
                 if !p.indexes[*rel as usize].contains(key) {

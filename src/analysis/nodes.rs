@@ -28,7 +28,11 @@ impl UnionFind {
 }
 
 /// Infer the node set, in order of first appearance in the program text.
-pub fn infer(program: &ast::Program, rel_ids: &HashMap<String, RelId>, symbols: &mut Interner) -> Vec<Sym> {
+pub fn infer(
+    program: &ast::Program,
+    rel_ids: &HashMap<String, RelId>,
+    symbols: &mut Interner,
+) -> Vec<Sym> {
     // Slot numbering: (rel, col) -> index. Columns are bounded by each relation's arity.
     let mut slot_of: HashMap<(RelId, usize), usize> = HashMap::new();
     let slot = |rel: RelId, col: usize, slots: &mut HashMap<(RelId, usize), usize>| {

@@ -38,13 +38,18 @@ pub struct Scenario {
 
 impl Scenario {
     /// Intern a fault set. Unknown node names are an error.
-    pub fn from_faults(program: &Program, nodes: &[Sym], faults: &FaultSet) -> Result<Scenario, String> {
+    pub fn from_faults(
+        program: &Program,
+        nodes: &[Sym],
+        faults: &FaultSet,
+    ) -> Result<Scenario, String> {
         let node = |name: &str| -> Result<Sym, String> {
-            program
-                .symbols
-                .get(name)
-                .filter(|s| nodes.contains(s))
-                .ok_or_else(|| format!("`{name}` is not a node of this run (nodes: {})", show_nodes(program, nodes)))
+            program.symbols.get(name).filter(|s| nodes.contains(s)).ok_or_else(|| {
+                format!(
+                    "`{name}` is not a node of this run (nodes: {})",
+                    show_nodes(program, nodes)
+                )
+            })
         };
         let mut s = Scenario::default();
         for f in &faults.0 {
@@ -307,6 +312,20 @@ struct Pending {
     msg: Option<u32>,
 }
 
+/// A message's identity: (from, to, send time, relation, values).
+type MsgKey = (Sym, Sym, u32, RelId, Box<[Value]>);
+
+/// An aggregate group: distinct bindings, their aggregated values, sender, body tuples.
+type AggGroup = (FxHashSet<Vec<Value>>, Vec<Value>, Value, Vec<TupleId>);
+
+/// A derivation to record: where it came from and what it used.
+struct Derivation<'a> {
+    source: Source,
+    body: &'a [TupleId],
+    negs: &'a [NegRef],
+    msg: Option<u32>,
+}
+
 struct Engine<'p> {
     program: &'p Program,
     params: &'p RunParams,
@@ -315,7 +334,7 @@ struct Engine<'p> {
     tuples: Tuples,
     lineage: Option<Lineage>,
     messages: Vec<Message>,
-    msg_ids: FxHashMap<(Sym, Sym, u32, RelId, Box<[Value]>), u32>,
+    msg_ids: FxHashMap<MsgKey, u32>,
     pending: Vec<Pending>,
     next_fact: usize,
     firings: u64,
@@ -381,11 +400,9 @@ impl<'p> Engine<'p> {
         rel: RelId,
         vals: &[Value],
         t: u32,
-        source: Source,
-        body: &[TupleId],
-        negs: &[NegRef],
-        msg: Option<u32>,
+        d: Derivation,
     ) -> Result<bool, EvalError> {
+        let Derivation { source, body, negs, msg } = d;
         let (id, new) = self.tuples.insert(rel, vals, t, self.round);
         if let Some(l) = &mut self.lineage {
             let b0 = l.body.len() as u32;
@@ -430,18 +447,33 @@ impl<'p> Engine<'p> {
                 break;
             }
             if f.time == t {
-                self.add(f.rel, &f.vals, t, Source::Fact, &[], &[], None)?;
+                self.add(
+                    f.rel,
+                    &f.vals,
+                    t,
+                    Derivation { source: Source::Fact, body: &[], negs: &[], msg: None },
+                )?;
             }
             self.next_fact += 1;
         }
         for p in std::mem::take(&mut self.pending) {
-            self.add(p.rel, &p.vals, t, p.source, &p.body, &p.negs, p.msg)?;
+            self.add(
+                p.rel,
+                &p.vals,
+                t,
+                Derivation { source: p.source, body: &p.body, negs: &p.negs, msg: p.msg },
+            )?;
         }
         if let Some(crash) = program.crash_rel {
             for &n in &self.params.nodes {
                 for &(c, ct) in &self.scenario.crashes {
                     let vals = [Value::Sym(n), Value::Sym(c), Value::Int(ct as i64)];
-                    self.add(crash, &vals, t, Source::Crash, &[], &[], None)?;
+                    self.add(
+                        crash,
+                        &vals,
+                        t,
+                        Derivation { source: Source::Crash, body: &[], negs: &[], msg: None },
+                    )?;
                 }
             }
         }
@@ -487,7 +519,8 @@ impl<'p> Engine<'p> {
                     TimeRef::Now => true,
                     TimeRef::At(at) => at == t,
                 };
-                let same = rule.ann == HeadAnn::None && self.program.rels[rel as usize].stratum == rule.stratum;
+                let same = rule.ann == HeadAnn::None
+                    && self.program.rels[rel as usize].stratum == rule.stratum;
                 if !current || !same {
                     return RoundFilter::All;
                 }
@@ -504,7 +537,13 @@ impl<'p> Engine<'p> {
     fn insert_out(&mut self, rule: &IrRule, out: &Out, t: u32) -> Result<usize, EvalError> {
         let mut new = 0;
         for i in 0..out.len() {
-            if self.add(rule.head_rel, out.head(i), t, Source::Rule(rule.id), out.body(i), out.negs(i), None)? {
+            let d = Derivation {
+                source: Source::Rule(rule.id),
+                body: out.body(i),
+                negs: out.negs(i),
+                msg: None,
+            };
+            if self.add(rule.head_rel, out.head(i), t, d)? {
                 new += 1;
             }
         }
@@ -557,9 +596,14 @@ impl<'p> Engine<'p> {
     fn send(&mut self, rule: &IrRule, out: &Out, i: usize, t: u32) {
         let vals = out.head(i);
         let (from, to) = match (out.senders[i], vals[0]) {
-            (Value::Sym(f), Value::Sym(r)) if self.is_node.contains(&f) && self.is_node.contains(&r) => (f, r),
+            (Value::Sym(f), Value::Sym(r))
+                if self.is_node.contains(&f) && self.is_node.contains(&r) =>
+            {
+                (f, r)
+            }
             (f, r) => {
-                let bad = if matches!(f, Value::Sym(s) if self.is_node.contains(&s)) { r } else { f };
+                let bad =
+                    if matches!(f, Value::Sym(s) if self.is_node.contains(&s)) { r } else { f };
                 self.warn_not_node(bad, rule);
                 return;
             }
@@ -580,7 +624,14 @@ impl<'p> Engine<'p> {
         let next_id = self.messages.len() as u32;
         let id = *self.msg_ids.entry(key).or_insert(next_id);
         if id == next_id {
-            self.messages.push(Message { from, to, send_time: t, rel: rule.head_rel, vals: vals.into(), status });
+            self.messages.push(Message {
+                from,
+                to,
+                send_time: t,
+                rel: rule.head_rel,
+                vals: vals.into(),
+                status,
+            });
         }
         if status == MsgStatus::Delivered {
             self.pending.push(Pending {
@@ -595,7 +646,13 @@ impl<'p> Engine<'p> {
     }
 
     /// Evaluate a rule's plan (with aggregation when its head has one).
-    fn derive(&mut self, rule: &IrRule, plan: &Plan, filters: &[RoundFilter], t: u32) -> Result<Out, EvalError> {
+    fn derive(
+        &mut self,
+        rule: &IrRule,
+        plan: &Plan,
+        filters: &[RoundFilter],
+        t: u32,
+    ) -> Result<Out, EvalError> {
         let mut ctx = JoinCtx {
             program: self.program,
             tuples: &self.tuples,
@@ -666,7 +723,9 @@ impl<'a> JoinCtx<'a> {
                 let Some(store) = self.store_for(*rel, *time) else { return Ok(()) };
                 let mut kbuf = std::mem::take(&mut self.keys[i]);
                 kbuf.clear();
-                kbuf.extend(key.iter().map(|&c| self.value(args[c as usize]).unwrap_or(Value::Int(0))));
+                kbuf.extend(
+                    key.iter().map(|&c| self.value(args[c as usize]).unwrap_or(Value::Int(0))),
+                );
                 let filter = self.filters[*lit];
                 let tuples = self.tuples;
                 for &id in store.lookup(key, &kbuf) {
@@ -684,7 +743,10 @@ impl<'a> JoinCtx<'a> {
                 let found = match self.store_for(*rel, *time) {
                     None => false,
                     Some(store) => {
-                        let kbuf: Vec<Value> = key.iter().map(|&c| self.value(args[c as usize]).unwrap_or(Value::Int(0))).collect();
+                        let kbuf: Vec<Value> = key
+                            .iter()
+                            .map(|&c| self.value(args[c as usize]).unwrap_or(Value::Int(0)))
+                            .collect();
                         if key.len() == args.len() {
                             store.get(&kbuf).is_some()
                         } else {
@@ -761,7 +823,8 @@ impl<'a> JoinCtx<'a> {
                     HeadTerm::Agg(..) => {}
                 }
             }
-            let binding = self.rule.binding_vars.iter().map(|v| self.binding[*v as usize]).collect();
+            let binding =
+                self.rule.binding_vars.iter().map(|v| self.binding[*v as usize]).collect();
             let body = if self.lineage { self.body.clone() } else { Vec::new() };
             self.rows.push((group, agg, binding, sender, body));
             return Ok(());
@@ -788,9 +851,11 @@ impl<'a> JoinCtx<'a> {
             HeadTerm::Agg(k, _) => k,
             HeadTerm::Expr(_) => AggKind::Count,
         };
-        let mut groups: BTreeMap<Vec<Value>, (FxHashSet<Vec<Value>>, Vec<Value>, Value, Vec<TupleId>)> = BTreeMap::new();
+        let mut groups: BTreeMap<Vec<Value>, AggGroup> = BTreeMap::new();
         for (group, v, binding, sender, body) in std::mem::take(&mut self.rows) {
-            let entry = groups.entry(group).or_insert_with(|| (FxHashSet::default(), Vec::new(), sender, Vec::new()));
+            let entry = groups
+                .entry(group)
+                .or_insert_with(|| (FxHashSet::default(), Vec::new(), sender, Vec::new()));
             if entry.0.insert(binding) {
                 entry.1.push(v);
             }
@@ -824,20 +889,23 @@ impl<'a> JoinCtx<'a> {
                 let mut sum: i64 = 0;
                 for v in values {
                     let Value::Int(x) = *v else {
-                        return Err(self.error(format!("sum<> over the string {}", self.program.symbols.show(*v))));
+                        return Err(self.error(format!(
+                            "sum<> over the string {}",
+                            self.program.symbols.show(*v)
+                        )));
                     };
-                    sum = sum.checked_add(x).ok_or_else(|| self.error("sum<> overflows 64 bits".into()))?;
+                    sum = sum
+                        .checked_add(x)
+                        .ok_or_else(|| self.error("sum<> overflows 64 bits".into()))?;
                 }
                 Ok(Value::Int(sum))
             }
             AggKind::Min | AggKind::Max => {
                 let mut best = values[0];
                 for &v in &values[1..] {
-                    let ord = self
-                        .program
-                        .symbols
-                        .compare(v, best)
-                        .ok_or_else(|| self.error(format!("{}<> mixes strings and integers", kind.name())))?;
+                    let ord = self.program.symbols.compare(v, best).ok_or_else(|| {
+                        self.error(format!("{}<> mixes strings and integers", kind.name()))
+                    })?;
                     let better = if kind == AggKind::Min { ord.is_lt() } else { ord.is_gt() };
                     if better {
                         best = v;
@@ -871,8 +939,12 @@ impl<'a> JoinCtx<'a> {
             IrExpr::Var(v) => Ok(self.binding[*v as usize]),
             IrExpr::Const(c) => Ok(*c),
             IrExpr::Neg(a) => match self.eval(a)? {
-                Value::Int(x) => x.checked_neg().map(Value::Int).ok_or_else(|| self.error(format!("-({x}) overflows 64 bits"))),
-                v => Err(self.error(format!("cannot negate the string {}", self.program.symbols.show(v)))),
+                Value::Int(x) => x
+                    .checked_neg()
+                    .map(Value::Int)
+                    .ok_or_else(|| self.error(format!("-({x}) overflows 64 bits"))),
+                v => Err(self
+                    .error(format!("cannot negate the string {}", self.program.symbols.show(v)))),
             },
             IrExpr::Bin(op, a, b) => {
                 let (x, y) = match (self.eval(a)?, self.eval(b)?) {
@@ -890,12 +962,17 @@ impl<'a> JoinCtx<'a> {
                     BinOp::Add => x.checked_add(y),
                     BinOp::Sub => x.checked_sub(y),
                     BinOp::Mul => x.checked_mul(y),
-                    BinOp::Div if y == 0 => return Err(self.error(format!("division by zero: {x} / 0"))),
-                    BinOp::Mod if y == 0 => return Err(self.error(format!("division by zero: {x} % 0"))),
+                    BinOp::Div if y == 0 => {
+                        return Err(self.error(format!("division by zero: {x} / 0")))
+                    }
+                    BinOp::Mod if y == 0 => {
+                        return Err(self.error(format!("division by zero: {x} % 0")))
+                    }
                     BinOp::Div => x.checked_div(y),
                     BinOp::Mod => x.checked_rem(y),
                 };
-                r.map(Value::Int).ok_or_else(|| self.error(format!("{x} {} {y} overflows 64 bits", op.symbol())))
+                r.map(Value::Int)
+                    .ok_or_else(|| self.error(format!("{x} {} {y} overflows 64 bits", op.symbol())))
             }
         }
     }

@@ -6,6 +6,9 @@ use rustc_hash::FxHashMap;
 
 pub type TupleId = u32;
 
+/// An index: key values (the indexed columns) → tuple ids.
+type Index = FxHashMap<Box<[Value]>, Vec<TupleId>>;
+
 /// One relation's tuples at one timestep.
 #[derive(Debug, Clone, Default)]
 pub struct RelStore {
@@ -13,7 +16,7 @@ pub struct RelStore {
     /// Tuple ids in insertion order.
     pub list: Vec<TupleId>,
     /// (key columns, key values → tuple ids).
-    indexes: Vec<(Vec<u8>, FxHashMap<Box<[Value]>, Vec<TupleId>>)>,
+    indexes: Vec<(Vec<u8>, Index)>,
 }
 
 impl RelStore {
@@ -79,7 +82,10 @@ pub struct TimeStore {
 
 impl TimeStore {
     pub fn new(program: &Program) -> TimeStore {
-        TimeStore { rels: program.indexes.iter().map(|cols| RelStore::new(cols)).collect(), count: 0 }
+        TimeStore {
+            rels: program.indexes.iter().map(|cols| RelStore::new(cols)).collect(),
+            count: 0,
+        }
     }
 }
 

@@ -92,7 +92,13 @@ pub fn messages(program: &Program, run: &Run) -> Vec<MessageJson> {
         .collect()
 }
 
-pub fn report(program: &Program, o: &Outcome, files: &[String], bounds: Bounds, strategy: &str) -> Report {
+pub fn report(
+    program: &Program,
+    o: &Outcome,
+    files: &[String],
+    bounds: Bounds,
+    strategy: &str,
+) -> Report {
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
     let counterexamples = o
         .counterexamples
@@ -105,7 +111,9 @@ pub fn report(program: &Program, o: &Outcome, files: &[String], bounds: Bounds, 
                     let rec = run.tuples.rec(id);
                     Violation {
                         pre: program.show_tuple(rec.rel, &rec.vals),
-                        missing_post: program.post_rel.map_or(String::new(), |p| program.show_tuple(p, &rec.vals)),
+                        missing_post: program
+                            .post_rel
+                            .map_or(String::new(), |p| program.show_tuple(p, &rec.vals)),
                     }
                 })
                 .collect();
@@ -117,7 +125,12 @@ pub fn report(program: &Program, o: &Outcome, files: &[String], bounds: Bounds, 
                     program.post_rel.and_then(|p| o.baseline.tuples.find(p, vals, o.baseline.eot))
                 })
                 .map_or(Vec::new(), |p| super::text::cut_messages(program, &o.baseline, p, run));
-            Counterexample { faults: run.scenario.to_faults(program), violations, messages: messages(program, run), cut }
+            Counterexample {
+                faults: run.scenario.to_faults(program),
+                violations,
+                messages: messages(program, run),
+                cut,
+            }
         })
         .collect();
     Report {
@@ -131,7 +144,11 @@ pub fn report(program: &Program, o: &Outcome, files: &[String], bounds: Bounds, 
         runs: o
             .runs
             .iter()
-            .map(|r| RunJson { faults: r.scenario.to_faults(program), violated: r.violated, micros: r.micros })
+            .map(|r| RunJson {
+                faults: r.scenario.to_faults(program),
+                violated: r.violated,
+                micros: r.micros,
+            })
             .collect(),
         stats: Stats {
             fault_space: o.stats.fault_space.to_string(),

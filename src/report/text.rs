@@ -20,8 +20,11 @@ pub fn tables(program: &Program, run: &Run) -> String {
         let mut rels: Vec<u32> = (0..program.rels.len() as u32).collect();
         rels.sort_by(|a, b| program.rel_name(*a).cmp(program.rel_name(*b)));
         for rel in rels {
-            let mut rows: Vec<String> =
-                run.tuples_at(rel, t).iter().map(|&id| program.show_tuple(rel, &run.tuples.rec(id).vals)).collect();
+            let mut rows: Vec<String> = run
+                .tuples_at(rel, t)
+                .iter()
+                .map(|&id| program.show_tuple(rel, &run.tuples.rec(id).vals))
+                .collect();
             if rows.is_empty() {
                 continue;
             }
@@ -44,7 +47,10 @@ pub fn diagram(program: &Program, run: &Run) -> String {
         if m.from == m.to {
             continue;
         }
-        let (Some(col), row) = (nodes.iter().position(|n| *n == m.from), m.send_time as usize - 1) else { continue };
+        let (Some(col), row) = (nodes.iter().position(|n| *n == m.from), m.send_time as usize - 1)
+        else {
+            continue;
+        };
         let mark = match m.status {
             MsgStatus::Delivered => "→",
             MsgStatus::Omitted => "✗",
@@ -66,7 +72,14 @@ pub fn diagram(program: &Program, run: &Run) -> String {
         }
     }
     let widths: Vec<usize> = (0..nodes.len())
-        .map(|c| cells.iter().map(|r| r[c].chars().count()).chain([name(nodes[c]).chars().count(), 3]).max().unwrap_or(3))
+        .map(|c| {
+            cells
+                .iter()
+                .map(|r| r[c].chars().count())
+                .chain([name(nodes[c]).chars().count(), 3])
+                .max()
+                .unwrap_or(3)
+        })
         .collect();
     let mut out = String::new();
     let _ = write!(out, "  t |");
@@ -144,9 +157,18 @@ fn why_rec(
         }
         for (j, n) in negs.iter().enumerate() {
             let b1 = if j + 1 == negs.len() { "└─ " } else { "├─ " };
-            let args: Vec<String> =
-                n.pattern.iter().map(|v| v.map_or("_".to_string(), |v| program.symbols.show(v).to_string())).collect();
-            let _ = writeln!(out, "{inner}{b1}notin {}({})@{}", program.rel_name(n.rel), args.join(", "), n.time);
+            let args: Vec<String> = n
+                .pattern
+                .iter()
+                .map(|v| v.map_or("_".to_string(), |v| program.symbols.show(v).to_string()))
+                .collect();
+            let _ = writeln!(
+                out,
+                "{inner}{b1}notin {}({})@{}",
+                program.rel_name(n.rel),
+                args.join(", "),
+                n.time
+            );
         }
     }
 }
@@ -166,7 +188,8 @@ pub fn cut_messages(program: &Program, good: &Run, id: TupleId, faulty: &Run) ->
             let Some(m) = f.msg else { continue };
             let m = &good.messages[m as usize];
             let omitted = faulty.scenario.omissions.contains(&(m.from, m.to, m.send_time));
-            let crashed = faulty.scenario.crash_time(m.from).is_some_and(|c| c <= m.send_time) && m.from != m.to;
+            let crashed = faulty.scenario.crash_time(m.from).is_some_and(|c| c <= m.send_time)
+                && m.from != m.to;
             if omitted || crashed {
                 cut.insert(format!(
                     "{}->{}@{} {}{}",
@@ -188,8 +211,14 @@ pub fn violations(program: &Program, run: &Run) -> Vec<String> {
         .iter()
         .map(|&id| {
             let rec = run.tuples.rec(id);
-            let post = program.post_rel.map_or("post".to_string(), |p| program.show_tuple(p, &rec.vals));
-            format!("{} holds at {} but {} does not", program.show_tuple(rec.rel, &rec.vals), run.eot, post)
+            let post =
+                program.post_rel.map_or("post".to_string(), |p| program.show_tuple(p, &rec.vals));
+            format!(
+                "{} holds at {} but {} does not",
+                program.show_tuple(rec.rel, &rec.vals),
+                run.eot,
+                post
+            )
         })
         .collect()
 }
@@ -204,7 +233,10 @@ pub fn outcome(program: &Program, o: &Outcome, bounds: &str) -> String {
     let s = &o.stats;
     match o.verdict {
         Verdict::Certified => {
-            let _ = writeln!(out, "CERTIFIED: no fault scenario within {bounds} violates the invariant.");
+            let _ = writeln!(
+                out,
+                "CERTIFIED: no fault scenario within {bounds} violates the invariant."
+            );
             let _ = writeln!(out, "(a bounded guarantee: longer runs, later omissions or more crashes are not covered)");
         }
         Verdict::FaultFreeViolation => {
@@ -235,12 +267,23 @@ pub fn outcome(program: &Program, o: &Outcome, bounds: &str) -> String {
                 out.push_str(&diagram(program, run));
                 if let Some(&v) = run.violations.first() {
                     let vals = &run.tuples.rec(v).vals;
-                    if let Some(p) = program.post_rel.and_then(|p| o.baseline.tuples.find(p, vals, o.baseline.eot)) {
+                    if let Some(p) = program
+                        .post_rel
+                        .and_then(|p| o.baseline.tuples.find(p, vals, o.baseline.eot))
+                    {
                         let cut = cut_messages(program, &o.baseline, p, run);
                         if cut.is_empty() {
-                            let _ = writeln!(out, "  the faults broke {} through negation (a `notin` became true)", tuple(program, &o.baseline, p));
+                            let _ = writeln!(
+                                out,
+                                "  the faults broke {} through negation (a `notin` became true)",
+                                tuple(program, &o.baseline, p)
+                            );
                         } else {
-                            let _ = writeln!(out, "  in the failure-free run {} rested on messages the faults cut:", tuple(program, &o.baseline, p));
+                            let _ = writeln!(
+                                out,
+                                "  in the failure-free run {} rested on messages the faults cut:",
+                                tuple(program, &o.baseline, p)
+                            );
                             for c in cut {
                                 let _ = writeln!(out, "    {c}");
                             }
@@ -269,7 +312,12 @@ pub fn outcome(program: &Program, o: &Outcome, bounds: &str) -> String {
 pub fn replay_flags(program: &Program, run: &Run) -> String {
     let mut parts = Vec::new();
     for &(a, b, t) in &run.scenario.omissions {
-        parts.push(format!("--omit {}->{}@{}", program.symbols.name(a), program.symbols.name(b), t));
+        parts.push(format!(
+            "--omit {}->{}@{}",
+            program.symbols.name(a),
+            program.symbols.name(b),
+            t
+        ));
     }
     for &(n, t) in &run.scenario.crashes {
         parts.push(format!("--crash {}@{}", program.symbols.name(n), t));

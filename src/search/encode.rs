@@ -58,7 +58,14 @@ pub struct Encoder<'p> {
 }
 
 impl<'p> Encoder<'p> {
-    pub fn new(program: &'p Program, eot: u32, eff: u32, crashes: u32, nodes: &[Sym], negative_support: bool) -> Self {
+    pub fn new(
+        program: &'p Program,
+        eot: u32,
+        eff: u32,
+        crashes: u32,
+        nodes: &[Sym],
+        negative_support: bool,
+    ) -> Self {
         let mut enc = Encoder {
             program,
             eot,
@@ -170,7 +177,8 @@ impl<'p> Encoder<'p> {
     }
 
     fn hypothesis_lits(&mut self, h: &Hypothesis) -> Vec<Lit> {
-        let mut lits: Vec<Lit> = h.omissions.iter().map(|&(a, b, t)| self.omit_var(a, b, t)).collect();
+        let mut lits: Vec<Lit> =
+            h.omissions.iter().map(|&(a, b, t)| self.omit_var(a, b, t)).collect();
         lits.extend(h.crashes.iter().filter_map(|c| self.crash.get(c).copied()));
         lits
     }
@@ -187,14 +195,25 @@ impl<'p> Encoder<'p> {
                 .iter()
                 .copied()
                 .filter(|&(a, b, t)| {
-                    run.messages.iter().any(|m| (m.from, m.to, m.send_time) == (a, b, t) && m.status == crate::eval::MsgStatus::Omitted)
+                    run.messages.iter().any(|m| {
+                        (m.from, m.to, m.send_time) == (a, b, t)
+                            && m.status == crate::eval::MsgStatus::Omitted
+                    })
                 })
                 .collect(),
             crashes: h.crashes.clone(),
         };
         let guard: Vec<Lit> = self.hypothesis_lits(&effective).into_iter().map(|l| !l).collect();
         let crashed: Vec<Sym> = h.crashes.iter().map(|c| c.0).collect();
-        let mut enc = RunEncoding { run, crashed, tuple: FxHashMap::default(), gain: FxHashMap::default(), loss: FxHashMap::default(), anycrash: None, queue: Vec::new() };
+        let mut enc = RunEncoding {
+            run,
+            crashed,
+            tuple: FxHashMap::default(),
+            gain: FxHashMap::default(),
+            loss: FxHashMap::default(),
+            anycrash: None,
+            queue: Vec::new(),
+        };
         let mut goal = guard;
         if let (Some(pre), Some(post)) = (self.program.pre_rel, self.program.post_rel) {
             for id in run.tuples_at(pre, self.eot) {
@@ -330,7 +349,11 @@ impl RunEncoding<'_> {
                     }
                 }
                 if rule.agg.is_some() {
-                    let body_time = if rule.ann == crate::syntax::ast::HeadAnn::None { head_time } else { head_time - 1 };
+                    let body_time = if rule.ann == crate::syntax::ast::HeadAnn::None {
+                        head_time
+                    } else {
+                        head_time - 1
+                    };
                     for &(rel, _) in &rule.positives {
                         if let Some(g) = self.gain_var(enc, rel, body_time) {
                             causes.push(g);
@@ -416,12 +439,17 @@ impl RunEncoding<'_> {
 
     /// `notin crash(_, n, _)` can become false: n (or, when the pattern leaves the crashed
     /// node open, any node) crashes at some time.
-    fn crash_gain_var(&mut self, enc: &mut Encoder, node: Option<crate::analysis::ir::Value>) -> Option<Lit> {
+    fn crash_gain_var(
+        &mut self,
+        enc: &mut Encoder,
+        node: Option<crate::analysis::ir::Value>,
+    ) -> Option<Lit> {
         let Some(crate::analysis::ir::Value::Sym(n)) = node else { return self.anycrash_var(enc) };
         if self.crashed.contains(&n) {
             return None;
         }
-        let lits: Vec<Lit> = enc.crash.iter().filter(|((m, _), _)| *m == n).map(|(_, &l)| l).collect();
+        let lits: Vec<Lit> =
+            enc.crash.iter().filter(|((m, _), _)| *m == n).map(|(_, &l)| l).collect();
         if lits.is_empty() {
             return None;
         }
@@ -437,7 +465,12 @@ impl RunEncoding<'_> {
         if let Some(a) = self.anycrash {
             return a;
         }
-        let lits: Vec<Lit> = enc.crash.iter().filter(|((n, _), _)| !self.crashed.contains(n)).map(|(_, &l)| l).collect();
+        let lits: Vec<Lit> = enc
+            .crash
+            .iter()
+            .filter(|((n, _), _)| !self.crashed.contains(n))
+            .map(|(_, &l)| l)
+            .collect();
         let a = if lits.is_empty() {
             None
         } else {

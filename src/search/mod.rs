@@ -136,13 +136,22 @@ struct Driver<'p> {
 impl<'p> Driver<'p> {
     fn run(&mut self, scenario: &Scenario, lineage: bool) -> Result<Run, EvalError> {
         let t0 = Instant::now();
-        let params = RunParams { eot: self.params.eot, nodes: self.params.nodes.clone(), lineage, tuple_cap: self.params.tuple_cap };
+        let params = RunParams {
+            eot: self.params.eot,
+            nodes: self.params.nodes.clone(),
+            lineage,
+            tuple_cap: self.params.tuple_cap,
+        };
         let run = eval::run(self.program, &params, scenario)?;
         let dt = t0.elapsed();
         self.stats.eval_time += dt;
         self.stats.executions += 1;
         self.stats.firings += run.firings;
-        self.runs.push(RunRecord { scenario: scenario.clone(), violated: run.is_violation(), micros: dt.as_micros() as u64 });
+        self.runs.push(RunRecord {
+            scenario: scenario.clone(),
+            violated: run.is_violation(),
+            micros: dt.as_micros() as u64,
+        });
         if let Some(p) = self.progress {
             p(self.stats.executions);
         }
@@ -174,12 +183,19 @@ impl<'p> Driver<'p> {
 }
 
 /// Run a search. `progress` is called after each execution with the count so far.
-pub fn search(program: &Program, params: &SearchParams, progress: Option<&dyn Fn(u64)>) -> Result<Outcome, EvalError> {
+pub fn search(
+    program: &Program,
+    params: &SearchParams,
+    progress: Option<&dyn Fn(u64)>,
+) -> Result<Outcome, EvalError> {
     let mut d = Driver {
         program,
         params,
         started: Instant::now(),
-        stats: Stats { fault_space: fault_space(params.nodes.len(), params.eot, params.eff, params.crashes), ..Stats::default() },
+        stats: Stats {
+            fault_space: fault_space(params.nodes.len(), params.eot, params.eff, params.crashes),
+            ..Stats::default()
+        },
         runs: Vec::new(),
         counterexamples: Vec::new(),
         budget: None,
@@ -203,11 +219,19 @@ pub fn search(program: &Program, params: &SearchParams, progress: Option<&dyn Fn
         }
     };
     d.stats.total_time = d.started.elapsed();
-    Ok(Outcome { verdict, baseline, counterexamples: d.counterexamples, runs: d.runs, stats: d.stats, budget: d.budget })
+    Ok(Outcome {
+        verdict,
+        baseline,
+        counterexamples: d.counterexamples,
+        runs: d.runs,
+        stats: d.stats,
+        budget: d.budget,
+    })
 }
 
 fn to_scenario(h: &Hypothesis) -> Scenario {
-    let mut s = Scenario { omissions: h.omissions.iter().copied().collect(), crashes: h.crashes.clone() };
+    let mut s =
+        Scenario { omissions: h.omissions.iter().copied().collect(), crashes: h.crashes.clone() };
     s.crashes.sort_unstable();
     s
 }
@@ -292,7 +316,14 @@ fn random(d: &mut Driver) -> Result<bool, EvalError> {
 /// Every crash choice: up to `crashes` distinct nodes, each with a time in 1..=EOT.
 fn crash_choices(nodes: &[Sym], eot: u32, crashes: u32) -> Vec<Vec<(Sym, u32)>> {
     let mut out = vec![Vec::new()];
-    fn rec(nodes: &[Sym], eot: u32, left: u32, start: usize, cur: &mut Vec<(Sym, u32)>, out: &mut Vec<Vec<(Sym, u32)>>) {
+    fn rec(
+        nodes: &[Sym],
+        eot: u32,
+        left: u32,
+        start: usize,
+        cur: &mut Vec<(Sym, u32)>,
+        out: &mut Vec<Vec<(Sym, u32)>>,
+    ) {
         if left == 0 {
             return;
         }
@@ -352,7 +383,12 @@ fn channels(run: &Run, eff: u32) -> Vec<(u32, Sym, Sym)> {
 
 /// Explore the omission subsets that extend `s` with channels after `cursor`. Returns false
 /// when the search must stop (counterexample found without --all, or budget).
-fn explore(d: &mut Driver, s: &Scenario, cursor: Option<(u32, Sym, Sym)>, run: &Run) -> Result<bool, EvalError> {
+fn explore(
+    d: &mut Driver,
+    s: &Scenario,
+    cursor: Option<(u32, Sym, Sym)>,
+    run: &Run,
+) -> Result<bool, EvalError> {
     for ch in channels(run, d.params.eff) {
         if cursor.is_some_and(|c| ch <= c) {
             continue;
