@@ -197,6 +197,7 @@ pub struct ExplainArgs {
     #[arg(required = true, value_name = "FILES")]
     pub files: Vec<PathBuf>,
     /// The tuple to explain, e.g. `post("r1", "hello")@4`.
+    /// Write it right after the files (options go after it).
     #[arg(value_name = "TUPLE")]
     pub tuple: String,
     #[command(flatten)]

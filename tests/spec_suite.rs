@@ -1,0 +1,129 @@
+//! The bundled spec library is the regression suite: `ldfi test specs` must pass, and a
+//! deliberately wrong expectation must fail with a message that says what was expected.
+
+use std::process::Command;
+
+fn ldfi(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ldfi"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the ldfi binary runs");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn every_bundled_spec_meets_its_expectations() {
+    let (code, out) = ldfi(&["test", "specs", "--jobs", "2"]);
+    assert_eq!(code, 0, "ldfi test specs failed:\n{out}");
+    assert!(out.contains(" 0 failed"), "{out}");
+    let passed: usize = out
+        .lines()
+        .last()
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(passed >= 50, "expected the whole library to run, got:\n{out}");
+}
+
+#[test]
+fn a_wrong_expectation_fails_clearly() {
+    let dir = std::env::temp_dir().join(format!("ldfi-wrong-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/specs/broadcast/oneshot.ded"
+    ))
+    .unwrap();
+    // The one-shot broadcast loses a message under omissions; claim the opposite.
+    let body: String =
+        spec.lines().filter(|l| !l.starts_with("// ldfi:")).collect::<Vec<_>>().join("\n");
+    let wrong =
+        format!("// ldfi: eot=4 eff=2 crashes=0 expect=certified -- wrong on purpose\n{body}\n");
+    let path = dir.join("wrong.ded");
+    std::fs::write(&path, wrong).unwrap();
+    let junit = dir.join("junit.xml");
+    let (code, out) = ldfi(&["test", path.to_str().unwrap(), "--junit", junit.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL"), "{out}");
+    assert!(out.contains("expected certified, got counterexample"), "{out}");
+    assert!(out.contains("0 passed, 1 failed"), "{out}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("<failure message=\"expected certified, got counterexample\"/>"), "{xml}");
+}
+
+#[test]
+fn shards_partition_the_cases() {
+    let (_, all) = ldfi(&["test", "specs/broadcast"]);
+    let count =
+        |out: &str| out.lines().filter(|l| l.starts_with("PASS") || l.starts_with("FAIL")).count();
+    let (_, a) = ldfi(&["test", "specs/broadcast", "--shard", "1/2"]);
+    let (_, b) = ldfi(&["test", "specs/broadcast", "--shard", "2/2"]);
+    assert_eq!(count(&a) + count(&b), count(&all));
+    assert!(count(&a) > 0 && count(&b) > 0);
+}
+
+#[test]
+fn check_exit_codes_follow_the_verdict() {
+    let (code, out) =
+        ldfi(&["check", "specs/broadcast/oneshot.ded", "-t", "4", "-f", "2", "-c", "0"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("COUNTEREXAMPLE"), "{out}");
+    assert!(
+        out.contains("2 executions"),
+        "the lossy one-shot broadcast falls in 2 executions:\n{out}"
+    );
+    let (code, out) =
+        ldfi(&["check", "specs/broadcast/retry.ded", "--eot", "4", "--EFF", "2", "--crashes", "0"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("CERTIFIED"), "{out}");
+    let (code, out) =
+        ldfi(&["check", "specs/broadcast/retry.ded", "-t", "4", "-f", "2", "-c", "1"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("crash s@2"), "retry breaks when the sender crashes mid-way:\n{out}");
+    let (code, out) =
+        ldfi(&["check", "specs/broadcast/ack.ded", "-t", "8", "-f", "6", "--max-runs", "3"]);
+    assert_eq!(code, 3, "{out}");
+    let (code, out) = ldfi(&["check", "specs/broadcast/oneshot.ded", "-t", "2", "-f", "5"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("impossible bounds"), "{out}");
+}
+
+#[test]
+fn json_output_has_the_schema_version_and_is_deterministic() {
+    let args =
+        ["check", "specs/broadcast/retry.ded", "-t", "4", "-f", "2", "-c", "1", "--format", "json"];
+    let (code, a) = ldfi(&args);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&a).expect("valid JSON");
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["verdict"], "counterexample");
+    assert!(v["counterexamples"][0]["faults"].as_array().is_some_and(|f| !f.is_empty()));
+    let (_, b) = ldfi(&args);
+    let strip = |s: &str| {
+        s.lines()
+            .filter(|l| !l.contains("_ms") && !l.contains("micros"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(strip(&a), strip(&b), "same inputs, same output (timings aside)");
+}
+
+#[test]
+fn run_replays_a_counterexample_and_explain_shows_lineage() {
+    let (code, out) =
+        ldfi(&["run", "specs/broadcast/oneshot.ded", "-t", "4", "-f", "2", "--omit", "s->r2@1"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("invariant VIOLATED"), "{out}");
+    assert!(out.contains("✗r2"), "the diagram marks the lost message:\n{out}");
+    let (code, out) =
+        ldfi(&["explain", "specs/broadcast/oneshot.ded", "log(\"r1\", \"m\")@4", "-t", "4"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("holds"), "{out}");
+    assert!(out.contains("message s->r1 sent at 1"), "{out}");
+    let (code, out) = ldfi(&["run", "specs/broadcast/oneshot.ded", "--crash", "nobody@1"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("not a node"), "{out}");
+}
