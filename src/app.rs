@@ -383,7 +383,8 @@ pub fn check(args: &CheckArgs, color: bool) -> u8 {
             p.bounds_text(),
             strategy.name()
         );
-        print!("{}", report::text::outcome(&p.program, &outcome, &p.bounds_text()));
+        let replay = format!("ldfi run {} -t {} -f {}", p.files.join(" "), p.eot, p.eff);
+        print!("{}", report::text::outcome(&p.program, &outcome, &p.bounds_text(), &replay));
     }
     match outcome.verdict {
         search::Verdict::Certified => EXIT_OK,

@@ -61,8 +61,8 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
-fn unimplemented_subcommands_say_so() {
+fn a_missing_spec_file_is_a_clear_error() {
     let out = ldfi(&["check", "x.ded", "--eot", "4"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("not implemented yet"));
+    assert!(stderr(&out).contains("x.ded"), "{}", stderr(&out));
 }

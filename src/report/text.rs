@@ -228,7 +228,7 @@ fn ms(d: std::time::Duration) -> String {
 }
 
 /// The outcome of a search, for the terminal.
-pub fn outcome(program: &Program, o: &Outcome, bounds: &str) -> String {
+pub fn outcome(program: &Program, o: &Outcome, bounds: &str, replay: &str) -> String {
     let mut out = String::new();
     let s = &o.stats;
     match o.verdict {
@@ -290,7 +290,7 @@ pub fn outcome(program: &Program, o: &Outcome, bounds: &str) -> String {
                         }
                     }
                 }
-                let _ = writeln!(out, "  replay: ldfi run ... {}", replay_flags(program, run));
+                let _ = writeln!(out, "  replay: {replay} {}", replay_flags(program, run));
             }
         }
     }
