@@ -1,6 +1,6 @@
-//! Dependency-graph analyses over relations, with `crepe` for the closures: same-time
-//! reachability (stratification and negative cycles) and parity reachability (which losses
-//! can make which relations gain tuples, for negative support in the search).
+//! Dependency-graph analyses over relations, with `crepe` for the reachability closure:
+//! stratification, negative cycles, and same-time strongly connected components (which the
+//! search's negative support walks).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -45,32 +45,6 @@ mod reach {
         rt.extend(edges.into_iter().map(|(a, b)| E(a, b)));
         let (reach,) = rt.run();
         reach.into_iter().map(|Reach(a, b)| (a, b)).collect()
-    }
-}
-
-mod parity {
-    use crepe::crepe;
-    crepe! {
-        @input
-        pub struct PE(pub u32, pub u32, pub u8);
-        @output
-        pub struct Par(pub u32, pub u32, pub u8);
-        // u8 on edges: 0 positive, 1 negation (flips parity), 2 aggregate (either parity).
-        Par(a, b, 0) <- PE(a, b, 0);
-        Par(a, b, 1) <- PE(a, b, 1);
-        Par(a, b, 0) <- PE(a, b, 2);
-        Par(a, b, 1) <- PE(a, b, 2);
-        Par(a, c, p) <- Par(a, b, p), PE(b, c, 0);
-        Par(a, c, q) <- Par(a, b, p), PE(b, c, 1), let q = 1 - p;
-        Par(a, c, 0) <- Par(a, b, _), PE(b, c, 2);
-        Par(a, c, 1) <- Par(a, b, _), PE(b, c, 2);
-    }
-
-    pub fn closure(edges: impl IntoIterator<Item = (u32, u32, u8)>) -> Vec<(u32, u32, u8)> {
-        let mut rt = Crepe::new();
-        rt.extend(edges.into_iter().map(|(a, b, k)| PE(a, b, k)));
-        let (par,) = rt.run();
-        par.into_iter().map(|Par(a, b, p)| (a, b, p)).collect()
     }
 }
 
@@ -150,31 +124,12 @@ fn shortest_path(edges: &[Edge], from: u32, to: u32) -> Vec<Edge> {
     Vec::new()
 }
 
-/// Parity reachability over the full dependency graph (same-time and temporal rules).
-/// Returns, for each relation q, the relations whose loss can make q gain a tuple (reach q
-/// with odd parity), and whether a gain of `crash` can make q gain (reach with even parity).
-pub fn gain_sources(
-    nrels: usize,
-    edges: &[Edge],
-    crash: Option<u32>,
-) -> (Vec<Vec<u32>>, Vec<bool>) {
-    let par = parity::closure(edges.iter().map(|e| {
-        let k = match e.kind {
-            EdgeKind::Pos => 0,
-            EdgeKind::Neg => 1,
-            EdgeKind::Agg => 2,
-        };
-        (e.from, e.to, k)
-    }));
-    let mut loss = vec![BTreeSet::new(); nrels];
-    let mut crash_gain = vec![false; nrels];
-    for (a, b, p) in par {
-        if p == 1 {
-            loss[b as usize].insert(a);
-        }
-        if p == 0 && Some(a) == crash {
-            crash_gain[b as usize] = true;
-        }
-    }
-    (loss.into_iter().map(|s| s.into_iter().collect()).collect(), crash_gain)
+/// Strongly connected components of the same-time dependency graph: `scc[q]` is the smallest
+/// relation id of q's component (relations on a same-time cycle share one id).
+pub fn sccs(nrels: usize, edges: &[Edge]) -> Vec<u32> {
+    let reach: BTreeSet<(u32, u32)> =
+        reach::closure(edges.iter().map(|e| (e.from, e.to))).into_iter().collect();
+    (0..nrels as u32)
+        .map(|q| (0..q).find(|&p| reach.contains(&(p, q)) && reach.contains(&(q, p))).unwrap_or(q))
+        .collect()
 }

@@ -209,13 +209,10 @@ pub struct Program {
     pub post_rel: Option<RelId>,
     /// Nodes inferred from location-typed constants (LANGUAGE.md §3), in first-seen order.
     pub inferred_nodes: Vec<Sym>,
-    /// For each relation q: the relations whose loss can make a tuple of q appear (a path
-    /// with an odd number of negations, or through an aggregate).
-    pub loss_to_gain: Vec<Vec<RelId>>,
-    /// The same over same-time rules only: losses at timestep t that can make q gain at t.
-    pub loss_to_gain_now: Vec<Vec<RelId>>,
-    /// For each relation q: whether a new `crash` tuple can make a tuple of q appear.
-    pub crash_to_gain: Vec<bool>,
+    /// Same-time strongly connected component of each relation (smallest member id).
+    pub same_time_scc: Vec<u32>,
+    /// The rules deriving each relation.
+    pub rules_by_head: Vec<Vec<RuleId>>,
     /// The `@T` constants that body atoms read (the evaluator keeps those timesteps).
     pub time_refs: Vec<u32>,
 }

@@ -49,7 +49,7 @@ pub fn analyze(program: &ast::Program) -> Analysis {
     let rel_ids: HashMap<String, RelId> =
         table.keys().enumerate().map(|(i, name)| (name.clone(), i as RelId)).collect();
     let nrels = table.len();
-    let (same_time, all_edges) = edges(&rules, &rel_ids);
+    let same_time = edges(&rules, &rel_ids);
     let rel_stratum = match graph::stratify(nrels, &same_time) {
         Ok(s) => s,
         Err(cycles) => {
@@ -60,16 +60,14 @@ pub fn analyze(program: &ast::Program) -> Analysis {
             return Analysis { diagnostics: diags, program: None };
         }
     };
-    let mut program = lower_program(program, &rules, &table, rel_ids, rel_stratum, &all_edges);
-    program.loss_to_gain_now = graph::gain_sources(nrels, &same_time, None).0;
+    let mut program = lower_program(program, &rules, &table, rel_ids, rel_stratum);
+    program.same_time_scc = graph::sccs(nrels, &same_time);
     Analysis { diagnostics: diags, program: Some(program) }
 }
 
-/// Dependency edges: (same-time edges for stratification, all edges including `@next` and
-/// `@async` for gain analysis).
-fn edges(rules: &[&ast::Rule], rel_ids: &HashMap<String, RelId>) -> (Vec<Edge>, Vec<Edge>) {
+/// Same-time dependency edges (rules without a head annotation), for stratification.
+fn edges(rules: &[&ast::Rule], rel_ids: &HashMap<String, RelId>) -> Vec<Edge> {
     let mut same_time = Vec::new();
-    let mut all = Vec::new();
     for (i, r) in rules.iter().enumerate() {
         let to = rel_ids[&r.head.rel.name];
         let is_agg = r.head.args.iter().any(|a| matches!(a, HeadArg::Agg(_)));
@@ -90,10 +88,9 @@ fn edges(rules: &[&ast::Rule], rel_ids: &HashMap<String, RelId>) -> (Vec<Edge>, 
             if r.head.ann() == HeadAnn::None {
                 same_time.push(e);
             }
-            all.push(e);
         }
     }
-    (same_time, all)
+    same_time
 }
 
 fn cycle_diagnostic(c: &graph::NegCycle, names: &[&String], rules: &[&ast::Rule]) -> Diagnostic {
@@ -132,7 +129,6 @@ fn lower_program(
     table: &check::RelTable,
     rel_ids: HashMap<String, RelId>,
     rel_stratum: Vec<usize>,
-    all_edges: &[Edge],
 ) -> ir::Program {
     let mut p = ir::Program::default();
     for (name, (arity, span)) in table {
@@ -197,9 +193,10 @@ fn lower_program(
     p.crash_rel = rel_ids.get("crash").copied();
     p.pre_rel = rel_ids.get("pre").copied();
     p.post_rel = rel_ids.get("post").copied();
-    let (loss, crash_gain) = graph::gain_sources(p.rels.len(), all_edges, p.crash_rel);
-    p.loss_to_gain = loss;
-    p.crash_to_gain = crash_gain;
+    p.rules_by_head = vec![Vec::new(); p.rels.len()];
+    for r in &p.rules {
+        p.rules_by_head[r.head_rel as usize].push(r.id);
+    }
     p.inferred_nodes = nodes::infer(program, &rel_ids, &mut p.symbols);
     p.rel_ids = rel_ids.into_iter().collect();
     p

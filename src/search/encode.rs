@@ -9,8 +9,9 @@
 //! more breakage than is real (an extra run) but never less (a missed bug). The clause group
 //! of F is guarded by `AND F`, so runs teach the solver without excluding other hypotheses.
 
-use crate::analysis::ir::{Program, RelId, Sym};
+use crate::analysis::ir::{Program, RelId, Sym, TimeRef};
 use crate::eval::{Run, Source, TupleId};
+use crate::syntax::ast::HeadAnn;
 use rustc_hash::FxHashMap;
 use rustsat::encodings::card::{BoundUpper, BoundUpperIncremental, Totalizer};
 use rustsat::instances::{BasicVarManager, ManageVars};
@@ -349,11 +350,8 @@ impl RunEncoding<'_> {
                     }
                 }
                 if rule.agg.is_some() {
-                    let body_time = if rule.ann == crate::syntax::ast::HeadAnn::None {
-                        head_time
-                    } else {
-                        head_time - 1
-                    };
+                    let body_time =
+                        if rule.ann == HeadAnn::None { head_time } else { head_time - 1 };
                     for &(rel, _) in &rule.positives {
                         if let Some(g) = self.gain_var(enc, rel, body_time) {
                             causes.push(g);
@@ -375,35 +373,63 @@ impl RunEncoding<'_> {
         }
     }
 
-    /// G(q, t): q can gain a tuple at some time <= t (negative support).
+    /// G(q, t): faults can make a tuple of q appear at t that the run does not have
+    /// (negative support). A relation gains only through a rule deriving it (or one of its
+    /// same-time recursive component) whose input changes: a positive body relation gains,
+    /// a negated one loses a tuple (L), an aggregated one changes either way, or a node
+    /// crashes (the `crash` relation gains). Same-time inputs come from lower components
+    /// and `@next`/`@async` inputs from t-1, so the implications are well-founded: the
+    /// solver cannot claim a gain out of thin air.
     fn gain_var(&mut self, enc: &mut Encoder, q: RelId, t: u32) -> Option<Lit> {
-        if t == 0 {
+        if t == 0 || t > self.run.eot {
             return None;
+        }
+        let program = enc.program;
+        if Some(q) == program.crash_rel {
+            return self.anycrash_var(enc);
         }
         if let Some(&g) = self.gain.get(&(q, t)) {
             return g;
         }
-        // Reserve the entry first: the recursion below may come back to (q, t).
+        // Reserve the entry first: the recursion below may come back to (q, t) through the
+        // component of q (those edges are skipped) or through time (never back to t).
         let g = enc.lit();
         self.gain.insert((q, t), Some(g));
+        let scc = program.same_time_scc[q as usize];
         let mut cl = vec![!g];
-        if let Some(prev) = self.gain_var(enc, q, t - 1) {
-            cl.push(prev);
-        }
-        let program = enc.program;
-        for &r in &program.loss_to_gain[q as usize] {
-            if let Some(l) = self.loss_var(enc, r, t - 1) {
-                cl.push(l);
-            }
-        }
-        for &r in &program.loss_to_gain_now[q as usize] {
-            if let Some(l) = self.loss_var(enc, r, t) {
-                cl.push(l);
-            }
-        }
-        if program.crash_to_gain[q as usize] || Some(q) == program.crash_rel {
-            if let Some(a) = self.anycrash_var(enc) {
-                cl.push(a);
+        let heads: Vec<RelId> = (0..program.rels.len() as RelId)
+            .filter(|&r| program.same_time_scc[r as usize] == scc)
+            .collect();
+        for head in heads {
+            for &rid in &program.rules_by_head[head as usize] {
+                let rule = &program.rules[rid as usize];
+                let body_t = if rule.ann == HeadAnn::None { t } else { t - 1 };
+                if body_t == 0 {
+                    continue;
+                }
+                let at = |time: TimeRef| match time {
+                    TimeRef::Now => Some(body_t),
+                    TimeRef::At(a) if a <= body_t => Some(a),
+                    TimeRef::At(_) => None,
+                };
+                for &(p, time) in &rule.positives {
+                    let Some(pt) = at(time) else { continue };
+                    let internal = rule.ann == HeadAnn::None
+                        && pt == t
+                        && program.same_time_scc[p as usize] == scc;
+                    if !internal {
+                        cl.extend(self.gain_var(enc, p, pt));
+                    }
+                    if rule.agg.is_some() {
+                        cl.extend(self.loss_var(enc, p, pt));
+                    }
+                }
+                for &(n, time) in &rule.negatives {
+                    let Some(nt) = at(time) else { continue };
+                    if Some(n) != program.crash_rel {
+                        cl.extend(self.loss_var(enc, n, nt));
+                    }
+                }
             }
         }
         if cl.len() == 1 {
