@@ -216,6 +216,21 @@ pub fn run(args: &RunArgs, color: bool) -> u8 {
         print!("{}", report::text::diagram(&p.program, &run));
         print_invariant(&p.program, &run);
     }
+    let replay = format!("ldfi run {} -t {} -f {}", p.files.join(" "), p.eot, p.eff);
+    let meta = report_meta(&p, "", replay);
+    let json = args.faults.output.format == Format::Json;
+    if let Some(dir) = &args.faults.output.report {
+        let written = report::html::write_run(dir, &p.program, &run, &meta);
+        if let Err(code) = announce(written, "report", json) {
+            return code;
+        }
+    }
+    if let Some(dir) = &args.faults.output.dot {
+        let written = report::dot::write_run(dir, &p.program, &run);
+        if let Err(code) = announce(written.map(|_| dir.clone()), "DOT files", json) {
+            return code;
+        }
+    }
     if run.is_violation() {
         EXIT_VIOLATION
     } else {
@@ -386,11 +401,49 @@ pub fn check(args: &CheckArgs, color: bool) -> u8 {
         let replay = format!("ldfi run {} -t {} -f {}", p.files.join(" "), p.eot, p.eff);
         print!("{}", report::text::outcome(&p.program, &outcome, &p.bounds_text(), &replay));
     }
+    let replay = format!("ldfi run {} -t {} -f {}", p.files.join(" "), p.eot, p.eff);
+    let meta = report_meta(&p, strategy.name(), replay);
+    let json = args.output.format == Format::Json;
+    if let Some(dir) = &args.output.report {
+        let written = report::html::write_check(dir, &p.program, &outcome, &meta);
+        if let Err(code) = announce(written, "report", json) {
+            return code;
+        }
+    }
+    if let Some(dir) = &args.output.dot {
+        let written = report::dot::write_check(dir, &p.program, &outcome);
+        if let Err(code) = announce(written.map(|_| dir.clone()), "DOT files", json) {
+            return code;
+        }
+    }
     match outcome.verdict {
         search::Verdict::Certified => EXIT_OK,
         search::Verdict::Counterexample | search::Verdict::FaultFreeViolation => EXIT_VIOLATION,
         search::Verdict::BudgetExhausted => EXIT_BUDGET,
     }
+}
+
+/// What the HTML report says about the spec and its bounds.
+fn report_meta(p: &Prepared, strategy: &str, replay: String) -> report::html::Meta {
+    report::html::Meta {
+        files: p.files.clone(),
+        bounds: p.bounds_text(),
+        strategy: strategy.to_string(),
+        replay,
+    }
+}
+
+/// Print where a report went (on stderr with `--format json`, to keep stdout JSON).
+fn announce(written: std::io::Result<PathBuf>, what: &str, json: bool) -> Result<(), u8> {
+    match written {
+        Ok(path) if json => eprintln!("{what} written to {}", path.display()),
+        Ok(path) => println!("{what} written to {}", path.display()),
+        Err(e) => {
+            eprintln!("error: could not write the {what}: {e}");
+            return Err(EXIT_ERROR);
+        }
+    }
+    Ok(())
 }
 
 /// A progress bar on a terminal (stderr), nothing otherwise.

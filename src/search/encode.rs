@@ -9,7 +9,7 @@
 //! more breakage than is real (an extra run) but never less (a missed bug). The clause group
 //! of F is guarded by `AND F`, so runs teach the solver without excluding other hypotheses.
 
-use crate::analysis::ir::{Program, RelId, Sym, TimeRef};
+use crate::analysis::ir::{ArgPat, HeadTerm, IrExpr, IrRule, Program, RelId, Step, Sym, TimeRef, Value};
 use crate::eval::{Run, Source, TupleId};
 use crate::syntax::ast::HeadAnn;
 use rustc_hash::FxHashMap;
@@ -54,6 +54,10 @@ pub struct Encoder<'p> {
     /// Every fault variable, in creation order (the inputs of the totalizer).
     faults: Vec<Lit>,
     tot: Totalizer,
+    /// Argument patterns of each rule's (positive, negated) atoms.
+    atoms: std::rc::Rc<Vec<RuleAtoms>>,
+    /// Relations whose tuples only ever live at nodes.
+    node_located: Vec<bool>,
     /// Number of clauses added (for stats).
     pub clauses: usize,
 }
@@ -80,6 +84,8 @@ impl<'p> Encoder<'p> {
             down: FxHashMap::default(),
             faults: Vec::new(),
             tot: Totalizer::default(),
+            atoms: std::rc::Rc::new(program.rules.iter().map(rule_atoms).collect()),
+            node_located: node_located(program, nodes),
             clauses: 0,
         };
         enc.crash_vars(crashes);
@@ -224,7 +230,8 @@ impl<'p> Encoder<'p> {
                 }
             }
             if self.negative_support {
-                if let Some(g) = enc.gain_var(self, pre, self.eot) {
+                let any = vec![None; self.program.rels[pre as usize].arity];
+                if let Some(g) = enc.gain_var(self, pre, &any, self.eot) {
                     goal.push(g);
                 }
             }
@@ -281,8 +288,8 @@ struct RunEncoding<'r> {
     /// Nodes crashed in the run's fault set (they cannot crash again).
     crashed: Vec<Sym>,
     tuple: FxHashMap<TupleId, Lit>,
-    gain: FxHashMap<(RelId, u32), Option<Lit>>,
-    loss: FxHashMap<(RelId, u32), Lit>,
+    gain: FxHashMap<(RelId, Pattern, u32), Option<Lit>>,
+    loss: FxHashMap<(RelId, Pattern, u32), Option<Lit>>,
     anycrash: Option<Option<Lit>>,
     queue: Vec<TupleId>,
 }
@@ -340,21 +347,21 @@ impl RunEncoding<'_> {
             }
             if enc.negative_support {
                 for n in lineage.negs_of(f) {
-                    let g = if Some(n.rel) == enc.program.crash_rel {
-                        self.crash_gain_var(enc, n.pattern.get(1).copied().flatten())
-                    } else {
-                        self.gain_var(enc, n.rel, n.time)
-                    };
-                    if let Some(g) = g {
+                    if let Some(g) = self.gain_var(enc, n.rel, &n.pattern, n.time) {
                         causes.push(g);
                     }
                 }
                 if rule.agg.is_some() {
-                    let body_time =
-                        if rule.ann == HeadAnn::None { head_time } else { head_time - 1 };
-                    for &(rel, _) in &rule.positives {
-                        if let Some(g) = self.gain_var(enc, rel, body_time) {
-                            causes.push(g);
+                    // An aggregate changes when its group gains a binding.
+                    let head: Pattern = run.tuples.rec(id).vals.iter().map(|v| Some(*v)).collect();
+                    if let Some(binding) = bind_head(rule, &head) {
+                        let body_time =
+                            if rule.ann == HeadAnn::None { head_time } else { head_time - 1 };
+                        for (i, &(rel, time)) in rule.positives.iter().enumerate() {
+                            let Some(pt) = at(time, body_time) else { continue };
+                            let atoms = std::rc::Rc::clone(&enc.atoms);
+                            let pat = atom_pattern(&atoms[rule.id as usize].0[i], &binding);
+                            causes.extend(self.gain_var(enc, rel, &pat, pt));
                         }
                     }
                 }
@@ -373,33 +380,38 @@ impl RunEncoding<'_> {
         }
     }
 
-    /// G(q, t): faults can make a tuple of q appear at t that the run does not have
-    /// (negative support). A relation gains only through a rule deriving it (or one of its
-    /// same-time recursive component) whose input changes: a positive body relation gains,
-    /// a negated one loses a tuple (L), an aggregated one changes either way, or a node
-    /// crashes (the `crash` relation gains). Same-time inputs come from lower components
-    /// and `@next`/`@async` inputs from t-1, so the implications are well-founded: the
-    /// solver cannot claim a gain out of thin air.
-    fn gain_var(&mut self, enc: &mut Encoder, q: RelId, t: u32) -> Option<Lit> {
+    /// G(q, P, t): faults can make a tuple of q matching the pattern P appear at t that the
+    /// run does not have (negative support). A relation gains only through a rule deriving
+    /// it (or another relation of its same-time recursive component) whose input changes: a
+    /// positive body atom gains, a negated one loses a matching tuple, an aggregated one
+    /// changes either way, or a node crashes (the `crash` relation gains). The head's bound
+    /// values flow into the body atoms' patterns. Same-time inputs come from lower components
+    /// and `@next`/`@async` inputs from t-1, so the implications are well-founded: the solver
+    /// cannot claim a gain out of thin air. A pattern whose every possible tuple is already
+    /// present cannot gain at all.
+    fn gain_var(&mut self, enc: &mut Encoder, q: RelId, pattern: &[Option<Value>], t: u32) -> Option<Lit> {
         if t == 0 || t > self.run.eot {
             return None;
         }
         let program = enc.program;
         if Some(q) == program.crash_rel {
-            return self.anycrash_var(enc);
+            return self.crash_gain_var(enc, pattern.get(1).copied().flatten());
         }
-        if let Some(&g) = self.gain.get(&(q, t)) {
+        if self.saturated(enc, q, pattern, t) {
+            return None;
+        }
+        let key = (q, Pattern::from(pattern), t);
+        if let Some(&g) = self.gain.get(&key) {
             return g;
         }
-        // Reserve the entry first: the recursion below may come back to (q, t) through the
-        // component of q (those edges are skipped) or through time (never back to t).
+        // Reserve the entry first: the recursion below may come back to (q, P, t) through
+        // the component of q (those edges are skipped) or through time (never back to t).
         let g = enc.lit();
-        self.gain.insert((q, t), Some(g));
+        self.gain.insert(key.clone(), Some(g));
         let scc = program.same_time_scc[q as usize];
         let mut cl = vec![!g];
-        let heads: Vec<RelId> = (0..program.rels.len() as RelId)
-            .filter(|&r| program.same_time_scc[r as usize] == scc)
-            .collect();
+        let heads: Vec<RelId> =
+            (0..program.rels.len() as RelId).filter(|&r| program.same_time_scc[r as usize] == scc).collect();
         for head in heads {
             for &rid in &program.rules_by_head[head as usize] {
                 let rule = &program.rules[rid as usize];
@@ -407,54 +419,80 @@ impl RunEncoding<'_> {
                 if body_t == 0 {
                     continue;
                 }
-                let at = |time: TimeRef| match time {
-                    TimeRef::Now => Some(body_t),
-                    TimeRef::At(a) if a <= body_t => Some(a),
-                    TimeRef::At(_) => None,
-                };
-                for &(p, time) in &rule.positives {
-                    let Some(pt) = at(time) else { continue };
-                    let internal = rule.ann == HeadAnn::None
-                        && pt == t
-                        && program.same_time_scc[p as usize] == scc;
+                let binding = if head == q { bind_head(rule, pattern) } else { Some(vec![None; rule.nvars]) };
+                let Some(binding) = binding else { continue };
+                let atoms = std::rc::Rc::clone(&enc.atoms);
+                let (pos, neg) = &atoms[rid as usize];
+                for (i, &(p, time)) in rule.positives.iter().enumerate() {
+                    let Some(pt) = at(time, body_t) else { continue };
+                    let pat = atom_pattern(&pos[i], &binding);
+                    let internal = rule.ann == HeadAnn::None && pt == t && program.same_time_scc[p as usize] == scc;
                     if !internal {
-                        cl.extend(self.gain_var(enc, p, pt));
+                        cl.extend(self.gain_var(enc, p, &pat, pt));
                     }
                     if rule.agg.is_some() {
-                        cl.extend(self.loss_var(enc, p, pt));
+                        cl.extend(self.loss_var(enc, p, &pat, pt));
                     }
                 }
-                for &(n, time) in &rule.negatives {
-                    let Some(nt) = at(time) else { continue };
+                for (i, &(n, time)) in rule.negatives.iter().enumerate() {
+                    let Some(nt) = at(time, body_t) else { continue };
                     if Some(n) != program.crash_rel {
-                        cl.extend(self.loss_var(enc, n, nt));
+                        let pat = atom_pattern(&neg[i], &binding);
+                        cl.extend(self.loss_var(enc, n, &pat, nt));
                     }
                 }
             }
         }
         if cl.len() == 1 {
             enc.clause(&[!g]);
-            self.gain.insert((q, t), None);
+            self.gain.insert(key, None);
             return None;
         }
         enc.clause(&cl);
         Some(g)
     }
 
-    /// L(r, t): some tuple of r at t is lost.
-    fn loss_var(&mut self, enc: &mut Encoder, r: RelId, t: u32) -> Option<Lit> {
+    /// True when every tuple of q that could match the pattern at t is already in the run:
+    /// the pattern fixes every column, or every column but the location and q only ever
+    /// holds tuples at nodes.
+    fn saturated(&self, enc: &Encoder, q: RelId, pattern: &[Option<Value>], t: u32) -> bool {
+        if pattern.iter().skip(1).any(Option::is_none) {
+            return false;
+        }
+        let rest: Vec<Value> = pattern.iter().skip(1).flatten().copied().collect();
+        let present = |loc: Value| {
+            let mut vals = vec![loc];
+            vals.extend_from_slice(&rest);
+            self.run.tuples.find(q, &vals, t).is_some()
+        };
+        match pattern.first() {
+            Some(Some(loc)) => present(*loc),
+            Some(None) => enc.node_located[q as usize] && enc.nodes.iter().all(|&n| present(Value::Sym(n))),
+            None => false,
+        }
+    }
+
+    /// L(r, P, t): some tuple of r matching P at t is lost.
+    fn loss_var(&mut self, enc: &mut Encoder, r: RelId, pattern: &[Option<Value>], t: u32) -> Option<Lit> {
         if t == 0 || t > self.run.eot {
             return None;
         }
-        if let Some(&l) = self.loss.get(&(r, t)) {
-            return Some(l);
+        let key = (r, Pattern::from(pattern), t);
+        if let Some(&l) = self.loss.get(&key) {
+            return l;
         }
-        let ids = self.run.tuples_at(r, t);
+        let ids: Vec<TupleId> = self
+            .run
+            .tuples_at(r, t)
+            .into_iter()
+            .filter(|&id| matches(pattern, &self.run.tuples.rec(id).vals))
+            .collect();
         if ids.is_empty() {
+            self.loss.insert(key, None);
             return None;
         }
         let l = enc.lit();
-        self.loss.insert((r, t), l);
+        self.loss.insert(key, Some(l));
         let mut cl = vec![!l];
         for id in ids {
             cl.push(self.tuple_var(enc, id));
@@ -508,5 +546,101 @@ impl RunEncoding<'_> {
         };
         self.anycrash = Some(a);
         a
+    }
+}
+
+/// A tuple pattern: `None` matches any value.
+type Pattern = Box<[Option<Value>]>;
+
+fn matches(pattern: &[Option<Value>], vals: &[Value]) -> bool {
+    pattern.iter().zip(vals).all(|(p, v)| p.is_none_or(|p| p == *v))
+}
+
+/// The time a body atom reads when its rule's body is evaluated at `body_t`.
+fn at(time: TimeRef, body_t: u32) -> Option<u32> {
+    match time {
+        TimeRef::Now => Some(body_t),
+        TimeRef::At(a) if a <= body_t => Some(a),
+        TimeRef::At(_) => None,
+    }
+}
+
+/// Bind a rule's head variables to the values a pattern fixes; `None` when a constant in
+/// the head contradicts the pattern (the rule cannot produce such a tuple).
+fn bind_head(rule: &IrRule, pattern: &[Option<Value>]) -> Option<Vec<Option<Value>>> {
+    let mut binding = vec![None; rule.nvars];
+    for (term, want) in rule.head.iter().zip(pattern) {
+        let Some(want) = want else { continue };
+        match term {
+            HeadTerm::Expr(IrExpr::Var(v)) => match binding[*v as usize] {
+                Some(old) if old != *want => return None,
+                _ => binding[*v as usize] = Some(*want),
+            },
+            HeadTerm::Expr(IrExpr::Const(c)) if c != want => return None,
+            _ => {}
+        }
+    }
+    Some(binding)
+}
+
+/// The pattern of a body atom under a partial binding of the rule's variables.
+fn atom_pattern(args: &[ArgPat], binding: &[Option<Value>]) -> Pattern {
+    args.iter()
+        .map(|a| match *a {
+            ArgPat::Const(c) => Some(c),
+            ArgPat::Bind(v) | ArgPat::Check(v) => binding[v as usize],
+            ArgPat::Wild => None,
+        })
+        .collect()
+}
+
+/// The argument patterns of a rule's (positive, negated) atoms, in source order.
+type RuleAtoms = (Vec<Vec<ArgPat>>, Vec<Vec<ArgPat>>);
+
+/// The argument patterns of each rule's positive and negated atoms, in source order.
+fn rule_atoms(rule: &IrRule) -> RuleAtoms {
+    let mut pos = vec![Vec::new(); rule.positives.len()];
+    let mut neg = vec![Vec::new(); rule.negatives.len()];
+    for step in &rule.full.steps {
+        match step {
+            Step::Scan { args, lit, .. } => pos[*lit] = args.clone(),
+            Step::Absent { args, lit, .. } => neg[*lit] = args.clone(),
+            Step::Filter { .. } => {}
+        }
+    }
+    (pos, neg)
+}
+
+/// Relations whose tuples can only live at nodes: every fact of theirs is at a node, and
+/// every rule deriving them either sends a message (delivered only to nodes) or keeps the
+/// location of a body atom whose relation is itself node-located (a greatest fixpoint).
+fn node_located(program: &Program, nodes: &[Sym]) -> Vec<bool> {
+    let mut ok = vec![true; program.rels.len()];
+    for f in &program.facts {
+        if !matches!(f.vals.first(), Some(Value::Sym(s)) if nodes.contains(s)) {
+            ok[f.rel as usize] = false;
+        }
+    }
+    loop {
+        let mut changed = false;
+        for rule in &program.rules {
+            if !ok[rule.head_rel as usize] || rule.ann == HeadAnn::Async {
+                continue;
+            }
+            let (pos, _) = rule_atoms(rule);
+            let keeps = match (rule.head.first(), pos.first().and_then(|a| a.first())) {
+                (Some(HeadTerm::Expr(IrExpr::Var(v))), Some(ArgPat::Bind(w))) => {
+                    v == w && ok[rule.positives[0].0 as usize]
+                }
+                _ => false,
+            };
+            if !keeps {
+                ok[rule.head_rel as usize] = false;
+                changed = true;
+            }
+        }
+        if !changed {
+            return ok;
+        }
     }
 }
