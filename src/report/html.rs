@@ -573,12 +573,12 @@ pub fn run_page(program: &Program, page: &RunPage, baseline: &Run, meta: &Meta) 
     out.push_str(&glance(&items));
     out.push_str(&run_facts(program, run, baseline, meta));
 
-    out.push_str("<h2>Space-time diagram</h2>\n");
+    out.push_str("<h2 id=\"spacetime\">Space-time diagram</h2>\n");
     out.push_str("<p class=\"caption\">One lane per node, time flowing down. A message sent at t arrives at t+1. Hover an arrow for its tuple.</p>\n");
     out.push_str(&spacetime_legend());
     let _ = writeln!(out, "<div class=\"figure\">{}</div>", spacetime_svg(program, run));
 
-    out.push_str("<h2>Lineage of <code>post</code></h2>\n");
+    out.push_str("<h2 id=\"lineage\">Lineage of <code>post</code></h2>\n");
     let (reference, faulty) = dot::lineage_pair(run, Some(baseline));
     let g = dot::lineage_graph(program, reference, faulty);
     let caption = if g.unavailable {
@@ -600,7 +600,7 @@ pub fn run_page(program: &Program, page: &RunPage, baseline: &Run, meta: &Meta) 
         let _ = writeln!(out, "<div class=\"figure\">{}</div>", lineage_svg(&g));
     }
 
-    out.push_str("<h2>Relations per timestep</h2>\n");
+    out.push_str("<h2 id=\"relations\">Relations per timestep</h2>\n");
     let compare = has_faults(&run.scenario) && !std::ptr::eq(run, baseline);
     if compare {
         out.push_str("<p class=\"caption\">Green rows are not in the failure-free run; red struck-through rows are in the failure-free run but not in this one.</p>\n");
@@ -930,7 +930,14 @@ pub fn spacetime_svg(program: &Program, run: &Run) -> String {
         let (lx, ly, anchor) = if a == b {
             (x(a) + 44.0 + 8.0 * (count - 1.0), (y(t) + y(t + 1)) / 2.0 + 4.0, "start")
         } else {
-            let f = 0.3;
+            // Stagger the labels of the channels leaving one node at one step.
+            let rank = channels
+                .keys()
+                .filter(|&&(t2, a2, b2)| {
+                    t2 == t && a2 == a && b2 != a && b2.abs_diff(a) < b.abs_diff(a)
+                })
+                .count();
+            let f = 0.26 + 0.2 * rank as f64;
             let lx = x(a) + (x(b) - x(a)) * f;
             let ly = y(t) + (y(t + 1) - y(t)) * f;
             (lx, ly - 4.0, if b > a { "start" } else { "end" })
@@ -995,52 +1002,111 @@ fn depths(g: &LineageGraph) -> Vec<usize> {
     depth
 }
 
-/// Lay the graph out: rows by (timestep, depth), top to bottom; within a row, nodes ordered
-/// by the mean x of the tuples they were derived from (then by label), packed left to right.
-fn layout(g: &LineageGraph) -> (Vec<Place>, Vec<(u32, f64, f64)>, f64, f64) {
-    let depth = depths(g);
-    let mut rows: BTreeMap<(u32, usize), Vec<usize>> = BTreeMap::new();
-    for (i, n) in g.nodes.iter().enumerate() {
-        rows.entry((n.time, depth[i])).or_default().push(i);
+/// A timestep's band in the lineage graph: (timestep, top, bottom).
+type Band = (u32, f64, f64);
+
+/// Where everything of the lineage graph goes.
+struct Layout {
+    place: Vec<Place>,
+    bands: Vec<Band>,
+    width: f64,
+    height: f64,
+}
+
+/// Centres of the nodes of one row packed left to right in the given order.
+fn pack_row(row: &[usize], widths: &[f64], centers: &mut [f64]) {
+    let mut cursor = LG_LEFT;
+    for &i in row {
+        centers[i] = cursor + widths[i] / 2.0;
+        cursor += widths[i] + LG_GAP;
     }
-    let mut preds: Vec<Vec<usize>> = vec![Vec::new(); g.nodes.len()];
+}
+
+/// One barycentre sweep: reorder each row (top-down, or bottom-up when `up`) by the mean
+/// centre of each node's neighbours (`preds` going down, successors going up).
+fn sweep(
+    rows: &mut [Vec<usize>],
+    nbrs: &[Vec<usize>],
+    widths: &[f64],
+    centers: &mut [f64],
+    up: bool,
+) {
+    let order: Vec<usize> =
+        if up { (0..rows.len()).rev().collect() } else { (0..rows.len()).collect() };
+    for r in order {
+        let key = |i: usize| -> f64 {
+            let xs: Vec<f64> = nbrs[i].iter().map(|&p| centers[p]).collect();
+            if xs.is_empty() {
+                centers[i]
+            } else {
+                xs.iter().sum::<f64>() / xs.len() as f64
+            }
+        };
+        let mut keyed: Vec<(f64, usize)> = rows[r].iter().map(|&i| (key(i), i)).collect();
+        keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        rows[r] = keyed.into_iter().map(|(_, i)| i).collect();
+        pack_row(&rows[r], widths, centers);
+    }
+}
+
+/// Lay the graph out: rows by (timestep, depth), top to bottom; within a row, an order
+/// that keeps derivations short (barycentre sweeps down, up and down), then each node as
+/// close as it fits below the mean x of the tuples it was derived from.
+fn layout(g: &LineageGraph) -> Layout {
+    let depth = depths(g);
+    let mut keyed: BTreeMap<(u32, usize), Vec<usize>> = BTreeMap::new();
+    for (i, n) in g.nodes.iter().enumerate() {
+        keyed.entry((n.time, depth[i])).or_default().push(i);
+    }
+    let times: Vec<u32> = keyed.keys().map(|k| k.0).collect();
+    let mut rows: Vec<Vec<usize>> = keyed.into_values().collect();
+    for row in &mut rows {
+        row.sort_by(|&a, &b| g.nodes[a].label.cmp(&g.nodes[b].label).then(a.cmp(&b)));
+    }
+    let (mut preds, mut succs) = (vec![Vec::new(); g.nodes.len()], vec![Vec::new(); g.nodes.len()]);
     for e in &g.edges {
         preds[e.to].push(e.from);
+        succs[e.from].push(e.to);
     }
-    let mut place: Vec<Option<Place>> = vec![None; g.nodes.len()];
-    let mut bands: Vec<(u32, f64, f64)> = Vec::new();
-    let mut y = 16.0;
-    let mut width: f64 = 0.0;
-    let mut current: Option<u32> = None;
-    for (&(t, _), ids) in &rows {
-        if current != Some(t) {
+    let widths: Vec<f64> = g.nodes.iter().map(|n| box_width(&n.label)).collect();
+    let mut centers = vec![0.0; g.nodes.len()];
+    for row in &rows {
+        pack_row(row, &widths, &mut centers);
+    }
+    sweep(&mut rows, &preds, &widths, &mut centers, false);
+    sweep(&mut rows, &succs, &widths, &mut centers, true);
+    sweep(&mut rows, &preds, &widths, &mut centers, false);
+    // Final coordinates: top-down, each node under its predecessors when there is room.
+    let mut place: Vec<Place> = vec![(0.0, 0.0, 0.0); g.nodes.len()];
+    let mut placed = vec![false; g.nodes.len()];
+    let mut bands: Vec<Band> = Vec::new();
+    let (mut y, mut width) = (16.0, 0.0f64);
+    for (r, row) in rows.iter().enumerate() {
+        let t = times[r];
+        if bands.last().map(|b| b.0) != Some(t) {
             if let Some(b) = bands.last_mut() {
                 b.2 = y;
-            }
-            if current.is_some() {
                 y += 10.0;
             }
             bands.push((t, y, y));
-            current = Some(t);
             y += 8.0;
         }
-        let bary = |i: usize| -> Option<f64> {
-            let xs: Vec<f64> =
-                preds[i].iter().filter_map(|&p| place[p].map(|(x, _, w)| x + w / 2.0)).collect();
-            (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64)
-        };
-        let mut keyed: Vec<(f64, &str, usize)> = ids
-            .iter()
-            .map(|&i| (bary(i).unwrap_or(f64::MAX), g.nodes[i].label.as_str(), i))
-            .collect();
-        keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(b.1)).then(a.2.cmp(&b.2)));
         let mut cursor = LG_LEFT;
-        for (b, _, i) in keyed {
-            let w = box_width(&g.nodes[i].label);
-            let want = if b == f64::MAX { cursor } else { b - w / 2.0 };
+        for &i in row {
+            let xs: Vec<f64> = preds[i]
+                .iter()
+                .filter(|&&p| placed[p])
+                .map(|&p| place[p].0 + place[p].2 / 2.0)
+                .collect();
+            let want = if xs.is_empty() {
+                cursor
+            } else {
+                xs.iter().sum::<f64>() / xs.len() as f64 - widths[i] / 2.0
+            };
             let x = want.max(cursor);
-            place[i] = Some((x, y, w));
-            cursor = x + w + LG_GAP;
+            place[i] = (x, y, widths[i]);
+            placed[i] = true;
+            cursor = x + widths[i] + LG_GAP;
         }
         width = width.max(cursor);
         y += LG_ROW;
@@ -1048,8 +1114,7 @@ fn layout(g: &LineageGraph) -> (Vec<Place>, Vec<(u32, f64, f64)>, f64, f64) {
     if let Some(b) = bands.last_mut() {
         b.2 = y;
     }
-    let place = place.into_iter().map(|p| p.unwrap_or((0.0, 0.0, 0.0))).collect();
-    (place, bands, width + 10.0, y + 10.0)
+    Layout { place, bands, width: width + 10.0, height: y + 10.0 }
 }
 
 fn node_class(n: &dot::LinNode) -> String {
@@ -1068,7 +1133,7 @@ fn node_class(n: &dot::LinNode) -> String {
 
 /// The lineage graph as SVG, laid out here (no Graphviz): time as the vertical axis.
 pub fn lineage_svg(g: &LineageGraph) -> String {
-    let (place, bands, width, height) = layout(g);
+    let Layout { place, bands, width, height } = layout(g);
     let mut out = svg_open("lineage", width, height, "lineage graph of post");
     for (k, &(t, top, bottom)) in bands.iter().enumerate() {
         let _ = write!(

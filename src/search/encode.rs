@@ -9,9 +9,11 @@
 //! more breakage than is real (an extra run) but never less (a missed bug). The clause group
 //! of F is guarded by `AND F`, so runs teach the solver without excluding other hypotheses.
 
-use crate::analysis::ir::{ArgPat, HeadTerm, IrExpr, IrRule, Program, RelId, Step, Sym, TimeRef, Value};
+use crate::analysis::ir::{
+    ArgPat, HeadTerm, IrExpr, IrRule, Program, RelId, Step, Sym, TimeRef, Value,
+};
 use crate::eval::{Run, Source, TupleId};
-use crate::syntax::ast::HeadAnn;
+use crate::syntax::ast::{AggKind, HeadAnn};
 use rustc_hash::FxHashMap;
 use rustsat::encodings::card::{BoundUpper, BoundUpperIncremental, Totalizer};
 use rustsat::instances::{BasicVarManager, ManageVars};
@@ -56,8 +58,8 @@ pub struct Encoder<'p> {
     tot: Totalizer,
     /// Argument patterns of each rule's (positive, negated) atoms.
     atoms: std::rc::Rc<Vec<RuleAtoms>>,
-    /// Relations whose tuples only ever live at nodes.
-    node_located: Vec<bool>,
+    /// Static value domain of each column of each relation.
+    domains: Vec<Vec<Domain>>,
     /// Number of clauses added (for stats).
     pub clauses: usize,
 }
@@ -85,7 +87,7 @@ impl<'p> Encoder<'p> {
             faults: Vec::new(),
             tot: Totalizer::default(),
             atoms: std::rc::Rc::new(program.rules.iter().map(rule_atoms).collect()),
-            node_located: node_located(program, nodes),
+            domains: domains(program),
             clauses: 0,
         };
         enc.crash_vars(crashes);
@@ -389,7 +391,13 @@ impl RunEncoding<'_> {
     /// and `@next`/`@async` inputs from t-1, so the implications are well-founded: the solver
     /// cannot claim a gain out of thin air. A pattern whose every possible tuple is already
     /// present cannot gain at all.
-    fn gain_var(&mut self, enc: &mut Encoder, q: RelId, pattern: &[Option<Value>], t: u32) -> Option<Lit> {
+    fn gain_var(
+        &mut self,
+        enc: &mut Encoder,
+        q: RelId,
+        pattern: &[Option<Value>],
+        t: u32,
+    ) -> Option<Lit> {
         if t == 0 || t > self.run.eot {
             return None;
         }
@@ -410,8 +418,9 @@ impl RunEncoding<'_> {
         self.gain.insert(key.clone(), Some(g));
         let scc = program.same_time_scc[q as usize];
         let mut cl = vec![!g];
-        let heads: Vec<RelId> =
-            (0..program.rels.len() as RelId).filter(|&r| program.same_time_scc[r as usize] == scc).collect();
+        let heads: Vec<RelId> = (0..program.rels.len() as RelId)
+            .filter(|&r| program.same_time_scc[r as usize] == scc)
+            .collect();
         for head in heads {
             for &rid in &program.rules_by_head[head as usize] {
                 let rule = &program.rules[rid as usize];
@@ -419,14 +428,17 @@ impl RunEncoding<'_> {
                 if body_t == 0 {
                     continue;
                 }
-                let binding = if head == q { bind_head(rule, pattern) } else { Some(vec![None; rule.nvars]) };
+                let binding =
+                    if head == q { bind_head(rule, pattern) } else { Some(vec![None; rule.nvars]) };
                 let Some(binding) = binding else { continue };
                 let atoms = std::rc::Rc::clone(&enc.atoms);
                 let (pos, neg) = &atoms[rid as usize];
                 for (i, &(p, time)) in rule.positives.iter().enumerate() {
                     let Some(pt) = at(time, body_t) else { continue };
                     let pat = atom_pattern(&pos[i], &binding);
-                    let internal = rule.ann == HeadAnn::None && pt == t && program.same_time_scc[p as usize] == scc;
+                    let internal = rule.ann == HeadAnn::None
+                        && pt == t
+                        && program.same_time_scc[p as usize] == scc;
                     if !internal {
                         cl.extend(self.gain_var(enc, p, &pat, pt));
                     }
@@ -453,27 +465,43 @@ impl RunEncoding<'_> {
     }
 
     /// True when every tuple of q that could match the pattern at t is already in the run:
-    /// the pattern fixes every column, or every column but the location and q only ever
-    /// holds tuples at nodes.
+    /// the candidates are the pattern's values and, for open columns, the column's static
+    /// value domain (when it is known and small).
     fn saturated(&self, enc: &Encoder, q: RelId, pattern: &[Option<Value>], t: u32) -> bool {
-        if pattern.iter().skip(1).any(Option::is_none) {
-            return false;
+        let mut candidates: Vec<Vec<Value>> = vec![Vec::new()];
+        for (col, p) in pattern.iter().enumerate() {
+            let values: Vec<Value> = match p {
+                Some(v) => vec![*v],
+                None => match &enc.domains[q as usize][col] {
+                    Some(d) => d.iter().copied().collect(),
+                    None => return false,
+                },
+            };
+            if candidates.len() * values.len() > SATURATION_LIMIT {
+                return false;
+            }
+            candidates = candidates
+                .into_iter()
+                .flat_map(|c| {
+                    values.iter().map(move |v| {
+                        let mut c = c.clone();
+                        c.push(*v);
+                        c
+                    })
+                })
+                .collect();
         }
-        let rest: Vec<Value> = pattern.iter().skip(1).flatten().copied().collect();
-        let present = |loc: Value| {
-            let mut vals = vec![loc];
-            vals.extend_from_slice(&rest);
-            self.run.tuples.find(q, &vals, t).is_some()
-        };
-        match pattern.first() {
-            Some(Some(loc)) => present(*loc),
-            Some(None) => enc.node_located[q as usize] && enc.nodes.iter().all(|&n| present(Value::Sym(n))),
-            None => false,
-        }
+        candidates.iter().all(|c| self.run.tuples.find(q, c, t).is_some())
     }
 
     /// L(r, P, t): some tuple of r matching P at t is lost.
-    fn loss_var(&mut self, enc: &mut Encoder, r: RelId, pattern: &[Option<Value>], t: u32) -> Option<Lit> {
+    fn loss_var(
+        &mut self,
+        enc: &mut Encoder,
+        r: RelId,
+        pattern: &[Option<Value>],
+        t: u32,
+    ) -> Option<Lit> {
         if t == 0 || t > self.run.eot {
             return None;
         }
@@ -611,36 +639,82 @@ fn rule_atoms(rule: &IrRule) -> RuleAtoms {
     (pos, neg)
 }
 
-/// Relations whose tuples can only live at nodes: every fact of theirs is at a node, and
-/// every rule deriving them either sends a message (delivered only to nodes) or keeps the
-/// location of a body atom whose relation is itself node-located (a greatest fixpoint).
-fn node_located(program: &Program, nodes: &[Sym]) -> Vec<bool> {
-    let mut ok = vec![true; program.rels.len()];
+/// Most candidate tuples a saturation check enumerates.
+const SATURATION_LIMIT: usize = 4096;
+/// Largest value domain kept per column (beyond it the domain counts as unknown).
+const DOMAIN_LIMIT: usize = 1024;
+
+/// A column's possible values: `None` when unknown (arithmetic, aggregates, too many).
+type Domain = Option<std::collections::BTreeSet<Value>>;
+
+/// Static value domains of every column of every relation: the constants of facts and rule
+/// heads, flowing through rule variables (a least fixpoint over sets; arithmetic, `count`
+/// and `sum` make a column unknown). Every tuple of any run has its values in these domains.
+fn domains(program: &Program) -> Vec<Vec<Domain>> {
+    let mut dom: Vec<Vec<Domain>> =
+        program.rels.iter().map(|r| vec![Some(Default::default()); r.arity]).collect();
+    if let Some(c) = program.crash_rel {
+        dom[c as usize] = vec![None; 3];
+    }
     for f in &program.facts {
-        if !matches!(f.vals.first(), Some(Value::Sym(s)) if nodes.contains(s)) {
-            ok[f.rel as usize] = false;
+        for (col, v) in f.vals.iter().enumerate() {
+            if let Some(d) = &mut dom[f.rel as usize][col] {
+                d.insert(*v);
+            }
         }
     }
     loop {
         let mut changed = false;
         for rule in &program.rules {
-            if !ok[rule.head_rel as usize] || rule.ann == HeadAnn::Async {
-                continue;
-            }
             let (pos, _) = rule_atoms(rule);
-            let keeps = match (rule.head.first(), pos.first().and_then(|a| a.first())) {
-                (Some(HeadTerm::Expr(IrExpr::Var(v))), Some(ArgPat::Bind(w))) => {
-                    v == w && ok[rule.positives[0].0 as usize]
+            // A variable ranges over the intersection of the domains of its positive columns.
+            let mut var: Vec<Option<Domain>> = vec![None; rule.nvars];
+            for (i, args) in pos.iter().enumerate() {
+                let rel = rule.positives[i].0 as usize;
+                for (col, a) in args.iter().enumerate() {
+                    if let ArgPat::Bind(v) | ArgPat::Check(v) = a {
+                        let d = dom[rel][col].clone();
+                        let slot = &mut var[*v as usize];
+                        *slot = Some(match (slot.take(), d) {
+                            (None, d) => d,
+                            (Some(None), d) => d,
+                            (Some(Some(a)), None) => Some(a),
+                            (Some(Some(a)), Some(b)) => Some(a.intersection(&b).copied().collect()),
+                        });
+                    }
                 }
-                _ => false,
-            };
-            if !keeps {
-                ok[rule.head_rel as usize] = false;
-                changed = true;
+            }
+            for (col, term) in rule.head.iter().enumerate() {
+                let add: Domain = match term {
+                    HeadTerm::Expr(IrExpr::Const(c)) => Some([*c].into_iter().collect()),
+                    HeadTerm::Expr(IrExpr::Var(v)) => var[*v as usize].clone().flatten(),
+                    HeadTerm::Agg(AggKind::Min | AggKind::Max, v) => {
+                        var[*v as usize].clone().flatten()
+                    }
+                    _ => None,
+                };
+                let slot = &mut dom[rule.head_rel as usize][col];
+                let Some(cur) = slot else { continue };
+                match add {
+                    None => {
+                        *slot = None;
+                        changed = true;
+                    }
+                    Some(a) => {
+                        let before = cur.len();
+                        cur.extend(a);
+                        if cur.len() > DOMAIN_LIMIT {
+                            *slot = None;
+                            changed = true;
+                        } else if cur.len() != before {
+                            changed = true;
+                        }
+                    }
+                }
             }
         }
         if !changed {
-            return ok;
+            return dom;
         }
     }
 }
