@@ -1076,6 +1076,10 @@ fn layout(g: &LineageGraph) -> Layout {
     sweep(&mut rows, &preds, &widths, &mut centers, false);
     sweep(&mut rows, &succs, &widths, &mut centers, true);
     sweep(&mut rows, &preds, &widths, &mut centers, false);
+    let max_width = rows
+        .iter()
+        .map(|row| LG_LEFT + row.iter().map(|&i| widths[i] + LG_GAP).sum::<f64>())
+        .fold(0.0, f64::max);
     // Final coordinates: top-down, each node under its predecessors when there is room.
     let mut place: Vec<Place> = vec![(0.0, 0.0, 0.0); g.nodes.len()];
     let mut placed = vec![false; g.nodes.len()];
@@ -1092,7 +1096,12 @@ fn layout(g: &LineageGraph) -> Layout {
             y += 8.0;
         }
         let mut cursor = LG_LEFT;
+        // What the rest of the row needs: no node goes so far right that the row would be
+        // wider than the widest packed row.
+        let mut rest: f64 = row.iter().map(|&i| widths[i] + LG_GAP).sum();
         for &i in row {
+            let limit = max_width - rest;
+            rest -= widths[i] + LG_GAP;
             let xs: Vec<f64> = preds[i]
                 .iter()
                 .filter(|&&p| placed[p])
@@ -1103,7 +1112,7 @@ fn layout(g: &LineageGraph) -> Layout {
             } else {
                 xs.iter().sum::<f64>() / xs.len() as f64 - widths[i] / 2.0
             };
-            let x = want.max(cursor);
+            let x = want.min(limit).max(cursor);
             place[i] = (x, y, widths[i]);
             placed[i] = true;
             cursor = x + widths[i] + LG_GAP;
@@ -1115,6 +1124,25 @@ fn layout(g: &LineageGraph) -> Layout {
         b.2 = y;
     }
     Layout { place, bands, width: width + 10.0, height: y + 10.0 }
+}
+
+/// The curve and arrowhead of an edge between boxes whose top-centres are `from` and `to`:
+/// down into the top of a later row, or, within a row (or upwards, for re-derivations),
+/// into the bottom of the head.
+fn edge_path(from: (f64, f64), to: (f64, f64), size: f64) -> String {
+    let ((x1, top1), (x2, top2)) = (from, to);
+    let y1 = top1 + LG_BOX_H;
+    let (y2, c1, c2, tip) = if top2 > y1 {
+        let bend = ((top2 - y1) / 2.0).max(22.0);
+        (top2 - 1.0, y1 + bend, top2 - 1.0 - bend, -size)
+    } else {
+        let y2 = top2 + LG_BOX_H + 1.0;
+        (y2, y1 + 18.0, y2 + 18.0, size)
+    };
+    format!(
+        "<path d=\"M{x1:.1} {y1:.1} C {x1:.1} {c1:.1}, {x2:.1} {c2:.1}, {x2:.1} {y2:.1}\"/>{}",
+        arrowhead(x2, y2 + tip, x2, y2, size)
+    )
 }
 
 fn node_class(n: &dot::LinNode) -> String {
@@ -1150,17 +1178,13 @@ pub fn lineage_svg(g: &LineageGraph) -> String {
     for e in edges {
         let (fx, fy, fw) = place[e.from];
         let (tx, ty, tw) = place[e.to];
-        let (x1, y1) = (fx + fw / 2.0, fy + LG_BOX_H);
-        let (x2, y2) = (tx + tw / 2.0, ty - 1.0);
-        let bend = ((y2 - y1).abs() / 2.0).max(22.0);
+        let size = if e.kind == EdgeKind::Cut { 11.0 } else { 8.0 };
         let _ = write!(
             out,
-            "<g class=\"edge {}\"><title>{}</title><path d=\"M{x1:.1} {y1:.1} C {x1:.1} {:.1}, {x2:.1} {:.1}, {x2:.1} {y2:.1}\"/>{}</g>",
+            "<g class=\"edge {}\"><title>{}</title>{}</g>",
             e.kind.class(),
             esc(&e.label),
-            y1 + bend,
-            y2 - bend,
-            arrowhead(x2, y2 - 10.0, x2, y2, if e.kind == EdgeKind::Cut { 11.0 } else { 8.0 })
+            edge_path((fx + fw / 2.0, fy), (tx + tw / 2.0, ty), size)
         );
     }
     for (i, n) in g.nodes.iter().enumerate() {

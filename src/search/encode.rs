@@ -222,13 +222,21 @@ impl<'p> Encoder<'p> {
             loss: FxHashMap::default(),
             anycrash: None,
             queue: Vec::new(),
+            holds: FxHashMap::default(),
+            hqueue: Vec::new(),
         };
         let mut goal = guard;
         if let (Some(pre), Some(post)) = (self.program.pre_rel, self.program.post_rel) {
             for id in run.tuples_at(pre, self.eot) {
                 let vals = &run.tuples.rec(id).vals;
                 if let Some(p) = run.tuples.find(post, vals, self.eot) {
-                    goal.push(enc.tuple_var(self, p));
+                    // A violation: the post tuple is lost while its pre tuple may still hold.
+                    let v = self.lit();
+                    let b = enc.tuple_var(self, p);
+                    let h = enc.holds_var(self, id);
+                    self.clause(&[!v, b]);
+                    self.clause(&[!v, h]);
+                    goal.push(v);
                 }
             }
             if self.negative_support {
@@ -294,6 +302,9 @@ struct RunEncoding<'r> {
     loss: FxHashMap<(RelId, Pattern, u32), Option<Lit>>,
     anycrash: Option<Option<Lit>>,
     queue: Vec<TupleId>,
+    /// h(x): x may still hold under the hypothesis (an over-approximation of holding).
+    holds: FxHashMap<TupleId, Lit>,
+    hqueue: Vec<TupleId>,
 }
 
 impl RunEncoding<'_> {
@@ -307,11 +318,86 @@ impl RunEncoding<'_> {
         l
     }
 
-    /// Encode the lineage of every queued tuple.
-    fn drain(&mut self, enc: &mut Encoder) {
-        while let Some(id) = self.queue.pop() {
-            self.encode_tuple(enc, id);
+    fn holds_var(&mut self, enc: &mut Encoder, id: TupleId) -> Lit {
+        if let Some(&l) = self.holds.get(&id) {
+            return l;
         }
+        let l = enc.lit();
+        self.holds.insert(id, l);
+        self.hqueue.push(id);
+        l
+    }
+
+    /// Encode the lineage of every queued tuple (both directions), then forbid a tuple to be
+    /// both lost and holding.
+    fn drain(&mut self, enc: &mut Encoder) {
+        loop {
+            if let Some(id) = self.queue.pop() {
+                self.encode_tuple(enc, id);
+            } else if let Some(id) = self.hqueue.pop() {
+                self.encode_holds(enc, id);
+            } else {
+                break;
+            }
+        }
+        let mut both: Vec<(Lit, Lit)> =
+            self.holds.iter().filter_map(|(id, &h)| self.tuple.get(id).map(|&b| (b, h))).collect();
+        both.sort_unstable();
+        for (b, h) in both {
+            enc.clause(&[!b, !h]);
+        }
+    }
+
+    /// h(x) -> some firing of x survives (its body holds, its message is not cut) or x gets
+    /// a new derivation. Negated atoms are ignored here, which only makes h easier to
+    /// satisfy: h over-approximates holding, so a real violation always satisfies the goal.
+    fn encode_holds(&mut self, enc: &mut Encoder, id: TupleId) {
+        let run = self.run;
+        let Some(lineage) = &run.lineage else { return };
+        let h = self.holds[&id];
+        let firings: Vec<_> = lineage.firings_of(id).collect();
+        if firings.is_empty() || firings.iter().any(|f| !matches!(f.source, Source::Rule(_))) {
+            return;
+        }
+        let mut cl = vec![!h];
+        for f in firings {
+            let hf = enc.lit();
+            cl.push(hf);
+            let mut body: Vec<TupleId> = lineage.body_of(f).to_vec();
+            body.sort_unstable();
+            body.dedup();
+            for y in body {
+                let hy = self.holds_var(enc, y);
+                enc.clause(&[!hf, hy]);
+            }
+            if let Some(m) = f.msg {
+                let msg = &run.messages[m as usize];
+                if msg.from != msg.to {
+                    if msg.send_time < enc.eff {
+                        let o = enc.omit_var(msg.from, msg.to, msg.send_time);
+                        enc.clause(&[!hf, !o]);
+                    }
+                    for t in 1..=msg.send_time {
+                        if let Some(&c) = enc.crash.get(&(msg.from, t)) {
+                            enc.clause(&[!hf, !c]);
+                        }
+                    }
+                }
+            }
+        }
+        if enc.negative_support {
+            let rec = run.tuples.rec(id);
+            let pattern: Pattern = rec.vals.iter().map(|v| Some(*v)).collect();
+            let causes = self.rederive_causes(enc, rec.rel, &pattern, rec.time);
+            if !causes.is_empty() {
+                let nd = enc.lit();
+                let mut c = vec![!nd];
+                c.extend(causes);
+                enc.clause(&c);
+                cl.push(nd);
+            }
+        }
+        enc.clause(&cl);
     }
 
     fn encode_tuple(&mut self, enc: &mut Encoder, id: TupleId) {
@@ -416,8 +502,29 @@ impl RunEncoding<'_> {
         // the component of q (those edges are skipped) or through time (never back to t).
         let g = enc.lit();
         self.gain.insert(key.clone(), Some(g));
-        let scc = program.same_time_scc[q as usize];
         let mut cl = vec![!g];
+        cl.extend(self.rederive_causes(enc, q, pattern, t));
+        if cl.len() == 1 {
+            enc.clause(&[!g]);
+            self.gain.insert(key, None);
+            return None;
+        }
+        enc.clause(&cl);
+        Some(g)
+    }
+
+    /// The ways a tuple of q matching P can get a derivation at t that the run does not
+    /// have: a rule deriving q (or its same-time component) whose input changes.
+    fn rederive_causes(
+        &mut self,
+        enc: &mut Encoder,
+        q: RelId,
+        pattern: &[Option<Value>],
+        t: u32,
+    ) -> Vec<Lit> {
+        let program = enc.program;
+        let scc = program.same_time_scc[q as usize];
+        let mut cl = Vec::new();
         let heads: Vec<RelId> = (0..program.rels.len() as RelId)
             .filter(|&r| program.same_time_scc[r as usize] == scc)
             .collect();
@@ -455,13 +562,7 @@ impl RunEncoding<'_> {
                 }
             }
         }
-        if cl.len() == 1 {
-            enc.clause(&[!g]);
-            self.gain.insert(key, None);
-            return None;
-        }
-        enc.clause(&cl);
-        Some(g)
+        cl
     }
 
     /// True when every tuple of q that could match the pattern at t is already in the run:
