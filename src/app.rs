@@ -332,6 +332,7 @@ pub fn search_params(p: &Prepared, strategy: Strategy, args: &CheckArgs) -> Sear
         all: args.all,
         negative_support: !args.no_negative_support,
         tuple_cap: eval::DEFAULT_TUPLE_CAP,
+        jobs: args.jobs.unwrap_or(1).max(1),
     }
 }
 

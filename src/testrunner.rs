@@ -128,6 +128,7 @@ fn run_inner(case: &Case) -> Result<(Status, String), String> {
         all: false,
         negative_support: true,
         tuple_cap: crate::eval::DEFAULT_TUPLE_CAP,
+        jobs: 1,
     };
     let o = search::search(&p.program, &params, None).map_err(|e| e.to_diagnostic().message)?;
     let mut summary =

@@ -279,11 +279,13 @@ nav { font-size: 14px; margin-bottom: 4px; }
 dl.glance { display:grid; grid-template-columns: max-content 1fr; gap: 3px 18px; margin: 0 0 10px; }
 dl.glance dt { color: var(--muted); }
 dl.glance dd { margin: 0; }
+.card h2 { margin-top: 4px; }
+.scroll { max-height: 340px; overflow: auto; display: inline-block; border: 1px solid #e5e7eb; }
 .card { background: white; border: 1px solid #e5e7eb; border-radius: 8px; padding: 10px 16px; margin: 10px 0; }
 ul.tight { margin: 4px 0; padding-left: 22px; }
 table.runs { border-collapse: collapse; background: white; }
 table.runs th, table.runs td { border: 1px solid #e5e7eb; padding: 3px 10px; text-align: left; }
-table.runs th { background: #f3f4f6; }
+table.runs th { background: #f3f4f6; position: sticky; top: 0; }
 table.runs td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.cx td { background: #fef2f2; }
 .tag { display:inline-block; font-size: 12px; font-weight: 600; padding: 0 7px; border-radius: 9px; }
@@ -316,8 +318,8 @@ svg .msg.crashed .mark { stroke: var(--lost); stroke-width: 3; }
 svg .msg:hover line, svg .msg:hover path { stroke-width: 4; }
 svg .mlabel { font-size: 11px; paint-order: stroke; stroke: white; stroke-width: 3px; stroke-linejoin: round; }
 svg .mlabel.delivered { fill: #1e40af; } svg .mlabel.omitted { fill: #b91c1c; } svg .mlabel.crashed { fill: #c2410c; }
-svg .crash line { stroke: var(--crash); stroke-width: 4; stroke-linecap: round; }
-svg .crash text { fill: var(--crash); font-weight: 700; font-size: 12px; }
+svg .crash line { stroke: var(--crash); stroke-width: 4; stroke-linecap: round; opacity: 0.85; }
+svg .crash text { fill: var(--crash); font-weight: 700; font-size: 12px; paint-order: stroke; stroke: white; stroke-width: 4px; stroke-linejoin: round; }
 svg .band { fill: #f9fafb; } svg .band.odd { fill: #f3f4f6; }
 svg .tuple rect { fill: white; stroke: #6b7280; stroke-width: 1.2; }
 svg .tuple.root rect { fill:#dcfce7; stroke: var(--ok); stroke-width: 2.2; }
@@ -436,7 +438,7 @@ fn verdict_tag(row: &Row) -> &'static str {
 
 /// The table of runs, counterexamples first.
 fn runs_table(rows: &[Row]) -> String {
-    let mut out = String::from("<table class=\"runs\" id=\"runs\">\n<thead><tr><th>#</th><th>fault set</th><th>verdict</th><th>time</th><th>page</th></tr></thead>\n<tbody>\n");
+    let mut out = String::from("<div class=\"scroll\"><table class=\"runs\" id=\"runs\">\n<thead><tr><th>#</th><th>fault set</th><th>verdict</th><th>time</th><th>page</th></tr></thead>\n<tbody>\n");
     for r in rows.iter().take(MAX_ROWS) {
         let link = if r.page {
             format!("<a href=\"run-{0}.html\">run-{0}.html</a>", r.index)
@@ -454,7 +456,7 @@ fn runs_table(rows: &[Row]) -> String {
             r.micros.map(ms).unwrap_or_default()
         );
     }
-    out.push_str("</tbody>\n</table>\n");
+    out.push_str("</tbody>\n</table></div>\n");
     if rows.len() > MAX_ROWS {
         let _ =
             writeln!(out, "<p class=\"caption\">… and {} more runs.</p>", rows.len() - MAX_ROWS);
@@ -488,6 +490,13 @@ pub fn check_index(program: &Program, outcome: &Outcome, meta: &Meta, pages: &Pa
             ),
         ),
     ]));
+    out.push_str("<h2>Runs</h2>\n");
+    let _ = writeln!(
+        out,
+        "<p class=\"caption\">Every execution of the search in order (#0 is the failure-free run), counterexamples first. {} of them have a page.</p>",
+        pages.pages.len()
+    );
+    out.push_str(&runs_table(&pages.rows));
     let cx: Vec<&RunPage> = pages.pages.iter().filter(|p| p.counterexample).collect();
     for (k, p) in cx.iter().enumerate() {
         let faults = p.run.scenario.to_faults(program).to_string();
@@ -509,13 +518,6 @@ pub fn check_index(program: &Program, outcome: &Outcome, meta: &Meta, pages: &Pa
             p.index
         );
     }
-    out.push_str("<h2>Runs</h2>\n");
-    let _ = writeln!(
-        out,
-        "<p class=\"caption\">Every execution of the search in order (#0 is the failure-free run), counterexamples first. {} of them have a page.</p>",
-        pages.pages.len()
-    );
-    out.push_str(&runs_table(&pages.rows));
     out.push_str(PAGE_FOOT);
     out
 }
@@ -823,7 +825,8 @@ pub fn spacetime_svg(program: &Program, run: &Run) -> String {
             ST_LEFT - 6.0, y(t), width - 10.0, y(t), ST_LEFT - 12.0, y(t) + 4.0
         );
     }
-    // Lanes, events and crashes.
+    // Lanes, events and crashes (drawn last, on top of the messages).
+    let mut crashes = String::new();
     for (i, &node) in run.nodes.iter().enumerate() {
         let label = esc(&name(node));
         let w = name(node).chars().count() as f64 * 9.0 + 24.0;
@@ -856,7 +859,7 @@ pub fn spacetime_svg(program: &Program, run: &Run) -> String {
         }
         if let Some(c) = crash {
             let _ = write!(
-                out,
+                crashes,
                 "<g class=\"crash\"><title>{label} crashes at {c}: from then on it sends nothing (it still computes)</title>{}<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">CRASH</text></g>",
                 cross(x(i), y(c), 9.0, "x"),
                 x(i) - 14.0,
@@ -948,6 +951,7 @@ pub fn spacetime_svg(program: &Program, run: &Run) -> String {
             esc(&text)
         );
     }
+    out.push_str(&crashes);
     out.push_str(&labels);
     out.push_str("</svg>");
     out

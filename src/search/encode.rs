@@ -256,8 +256,34 @@ impl<'p> Encoder<'p> {
         self.clause(&cl);
     }
 
-    /// The next hypothesis of smallest size, or `None` when none is left (certified).
-    pub fn next(&mut self, min_size: &mut usize) -> Option<Hypothesis> {
+    /// Up to `cap` distinct hypotheses of the smallest size the solver allows now (fewer when
+    /// the size would grow), or none when the space is exhausted (certified). They are all
+    /// minimal given what is known before any of them runs.
+    pub fn next_batch(&mut self, min_size: &mut usize, cap: usize) -> Vec<Hypothesis> {
+        let act = self.lit();
+        let mut out: Vec<Hypothesis> = Vec::new();
+        let first_size = *min_size;
+        while out.len() < cap {
+            let Some(h) = self.next_with(min_size, act) else { break };
+            // Block it for the rest of this batch only (the activation literal is retired).
+            let mut cl = vec![!act];
+            cl.extend(self.hypothesis_lits(&h).into_iter().map(|l| !l));
+            self.clause(&cl);
+            let grew = *min_size != first_size;
+            if grew && !out.is_empty() {
+                break;
+            }
+            out.push(h);
+            if grew {
+                break;
+            }
+        }
+        self.clause(&[!act]);
+        out
+    }
+
+    /// The next hypothesis of smallest size under the batch activation literal.
+    fn next_with(&mut self, min_size: &mut usize, act: Lit) -> Option<Hypothesis> {
         loop {
             let mut cls = rustsat::instances::Cnf::new();
             let k = *min_size;
@@ -266,13 +292,14 @@ impl<'p> Encoder<'p> {
                 self.clauses += 1;
                 let _ = self.solver.add_clause(cl);
             }
-            let assumps = self.tot.enforce_ub(k).unwrap_or_default();
+            let mut assumps = self.tot.enforce_ub(k).unwrap_or_default();
+            assumps.push(act);
             match self.solver.solve_assumps(&assumps) {
                 Ok(SolverResult::Sat) => return Some(self.model()),
                 Ok(SolverResult::Unsat) => {}
                 _ => return None,
             }
-            match self.solver.solve() {
+            match self.solver.solve_assumps(&[act]) {
                 Ok(SolverResult::Sat) => *min_size += 1,
                 _ => return None,
             }

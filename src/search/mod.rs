@@ -10,6 +10,7 @@ use encode::{Encoder, Hypothesis};
 use num_bigint::BigUint;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +53,8 @@ pub struct SearchParams {
     pub all: bool,
     pub negative_support: bool,
     pub tuple_cap: usize,
+    /// Worker threads for evaluating a round of hypotheses (the result does not depend on it).
+    pub jobs: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,27 +138,40 @@ struct Driver<'p> {
 
 impl<'p> Driver<'p> {
     fn run(&mut self, scenario: &Scenario, lineage: bool) -> Result<Run, EvalError> {
-        let t0 = Instant::now();
-        let params = RunParams {
-            eot: self.params.eot,
-            nodes: self.params.nodes.clone(),
-            lineage,
-            tuple_cap: self.params.tuple_cap,
-        };
-        let run = eval::run(self.program, &params, scenario)?;
-        let dt = t0.elapsed();
+        let timed = evaluate(self.program, self.params, scenario, lineage)?;
+        Ok(self.record(timed))
+    }
+
+    /// Account for an evaluated run (in the order the search consumes runs).
+    fn record(&mut self, (run, dt): (Run, Duration)) -> Run {
         self.stats.eval_time += dt;
         self.stats.executions += 1;
         self.stats.firings += run.firings;
         self.runs.push(RunRecord {
-            scenario: scenario.clone(),
+            scenario: run.scenario.clone(),
             violated: run.is_violation(),
             micros: dt.as_micros() as u64,
         });
         if let Some(p) = self.progress {
             p(self.stats.executions);
         }
-        Ok(run)
+        run
+    }
+
+    /// Evaluate scenarios with lineage, in parallel on `jobs` workers. With one worker they
+    /// are evaluated lazily, so nothing runs after the search stops. The caller records them
+    /// in order.
+    fn run_batch(&mut self, scenarios: &[Scenario]) -> Result<Vec<Result<(Run, Duration), EvalError>>, EvalError> {
+        let (program, params) = (self.program, self.params);
+        if params.jobs <= 1 || scenarios.len() <= 1 {
+            return Ok(scenarios.iter().map(|s| evaluate(program, params, s, true)).collect());
+        }
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(params.jobs).build();
+        let work = || scenarios.par_iter().map(|s| evaluate(program, params, s, true)).collect();
+        Ok(match pool {
+            Ok(pool) => pool.install(work),
+            Err(_) => work(),
+        })
     }
 
     /// True when the budget (max runs or timeout) is spent.
@@ -180,6 +196,14 @@ impl<'p> Driver<'p> {
         self.counterexamples.push(run);
         !self.params.all
     }
+}
+
+/// Evaluate one scenario, timed.
+fn evaluate(program: &Program, params: &SearchParams, scenario: &Scenario, lineage: bool) -> Result<(Run, Duration), EvalError> {
+    let t0 = Instant::now();
+    let run_params = RunParams { eot: params.eot, nodes: params.nodes.clone(), lineage, tuple_cap: params.tuple_cap };
+    let run = eval::run(program, &run_params, scenario)?;
+    Ok((run, t0.elapsed()))
 }
 
 /// Run a search. `progress` is called after each execution with the count so far.
@@ -236,6 +260,11 @@ fn to_scenario(h: &Hypothesis) -> Scenario {
     s
 }
 
+/// How many hypotheses one round of the LDFI loop generates before running them. The
+/// rounds do not depend on `--jobs`, so the output is the same for any number of workers;
+/// `--jobs` only runs a round's hypotheses in parallel.
+pub const ROUND: usize = 4;
+
 /// The LDFI loop. Returns true when the hypotheses are exhausted (or, with `--all`, when
 /// the search ended without running out of budget).
 fn ldfi(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
@@ -251,26 +280,38 @@ fn ldfi(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
             return Ok(false);
         }
         let t0 = Instant::now();
-        let next = enc.next(&mut size);
+        let mut batch = enc.next_batch(&mut size, ROUND);
         d.stats.solve_time += t0.elapsed();
-        let Some(h) = next else { return Ok(true) };
-        d.stats.hypotheses += 1;
-        if !tried.insert(h.clone()) {
-            // The encoding guarantees progress; if it ever fails to, stop rather than loop.
-            d.budget = Some("internal: a hypothesis repeated; the search stopped".into());
-            return Ok(false);
+        if batch.is_empty() {
+            return Ok(true);
         }
-        let run = d.run(&to_scenario(&h), true)?;
-        if run.is_violation() {
-            enc.block(&h);
-            if d.found(run) {
-                return Ok(true);
+        if let Some(max) = p.max_runs {
+            batch.truncate(max.saturating_sub(d.stats.executions).max(1) as usize);
+        }
+        for h in &batch {
+            if !tried.insert(h.clone()) {
+                // The encoding guarantees progress; if it ever fails to, stop rather than loop.
+                d.budget = Some("internal: a hypothesis repeated; the search stopped".into());
+                return Ok(false);
             }
-            continue;
         }
-        let t0 = Instant::now();
-        enc.learn(&run, &h);
-        d.stats.lineage_time += t0.elapsed();
+        let scenarios: Vec<Scenario> = batch.iter().map(to_scenario).collect();
+        let mut runs = d.run_batch(&scenarios)?.into_iter();
+        for h in &batch {
+            d.stats.hypotheses += 1;
+            let Some(run) = runs.next() else { break };
+            let run = d.record(run?);
+            if run.is_violation() {
+                enc.block(h);
+                if d.found(run) {
+                    return Ok(true);
+                }
+                continue;
+            }
+            let t0 = Instant::now();
+            enc.learn(&run, h);
+            d.stats.lineage_time += t0.elapsed();
+        }
     }
 }
 
