@@ -166,6 +166,17 @@ pub fn rule(r: &Rule, diags: &mut Vec<Diagnostic>) {
             body_atom_shape(a, diags);
         }
     }
+    if let (HeadAnn::Async, Some(first)) = (r.head.ann(), positives.first()) {
+        if let Some(arg) = first.args.first() {
+            if !matches!(arg.kind, ExprKind::Var(_) | ExprKind::Str(_)) {
+                diags.push(
+                    Diagnostic::error("async-location", "an `@async` rule needs a sender: the first argument of its first positive atom")
+                        .at(arg.span, "the sender's location")
+                        .hint("name the node that sends, e.g. `msg(P, M)@async :- send(N, M), peer(N, P);`"),
+                );
+            }
+        }
+    }
     let bound: HashSet<&str> = positives
         .iter()
         .flat_map(|a| a.args.iter())

@@ -315,8 +315,15 @@ struct Pending {
 /// A message's identity: (from, to, send time, relation, values).
 type MsgKey = (Sym, Sym, u32, RelId, Box<[Value]>);
 
-/// An aggregate group: distinct bindings, their aggregated values, sender, body tuples.
-type AggGroup = (FxHashSet<Vec<Value>>, Vec<Value>, Value, Vec<TupleId>);
+/// An aggregate group: its distinct bindings, their aggregated values, the sender, and the
+/// body tuples and negated atoms of every binding (the lineage of the result).
+struct AggGroup {
+    bindings: FxHashSet<Vec<Value>>,
+    values: Vec<Value>,
+    sender: Value,
+    body: Vec<TupleId>,
+    negs: Vec<NegRef>,
+}
 
 /// A derivation to record: where it came from and what it used.
 struct Derivation<'a> {
@@ -500,6 +507,15 @@ impl<'p> Engine<'p> {
             for &r in rules {
                 let rule = &program.rules[r as usize];
                 for plan in &rule.deltas {
+                    // A delta literal `@T` with T != t reads a fixed past (or no) state: it
+                    // has no new tuples this round.
+                    let reads_now = plan.delta.is_none_or(|d| match rule.positives[d].1 {
+                        TimeRef::Now => true,
+                        TimeRef::At(at) => at == t,
+                    });
+                    if !reads_now {
+                        continue;
+                    }
                     let filters = self.filters(rule, t, plan.delta, q);
                     let out = self.derive(rule, plan, &filters, t)?;
                     new += self.insert_out(rule, &out, t)?;
@@ -677,8 +693,18 @@ impl<'p> Engine<'p> {
     }
 }
 
-/// One binding of an aggregate rule: (group values, aggregated value, binding, sender, body).
-type AggRow = (Vec<Value>, Value, Vec<Value>, Value, Vec<TupleId>);
+/// One binding of an aggregate rule.
+struct AggRow {
+    /// The values of the head's other columns.
+    group: Vec<Value>,
+    /// The aggregated variable's value.
+    value: Value,
+    /// The binding of the body's named variables (distinct bindings are counted).
+    binding: Vec<Value>,
+    sender: Value,
+    body: Vec<TupleId>,
+    negs: Vec<NegRef>,
+}
 
 struct JoinCtx<'a> {
     program: &'a Program,
@@ -825,8 +851,12 @@ impl<'a> JoinCtx<'a> {
             }
             let binding =
                 self.rule.binding_vars.iter().map(|v| self.binding[*v as usize]).collect();
-            let body = if self.lineage { self.body.clone() } else { Vec::new() };
-            self.rows.push((group, agg, binding, sender, body));
+            let (body, negs) = if self.lineage {
+                (self.body.clone(), self.negs.clone())
+            } else {
+                Default::default()
+            };
+            self.rows.push(AggRow { group, value: agg, binding, sender, body, negs });
             return Ok(());
         }
         for term in &self.rule.head {
@@ -851,31 +881,45 @@ impl<'a> JoinCtx<'a> {
             HeadTerm::Agg(k, _) => k,
             HeadTerm::Expr(_) => AggKind::Count,
         };
+        // A message carries one sender's aggregate: `@async` groups are per sender.
+        let per_sender = self.rule.ann == HeadAnn::Async;
         let mut groups: BTreeMap<Vec<Value>, AggGroup> = BTreeMap::new();
-        for (group, v, binding, sender, body) in std::mem::take(&mut self.rows) {
-            let entry = groups
-                .entry(group)
-                .or_insert_with(|| (FxHashSet::default(), Vec::new(), sender, Vec::new()));
-            if entry.0.insert(binding) {
-                entry.1.push(v);
+        for row in std::mem::take(&mut self.rows) {
+            let mut key = if per_sender { vec![row.sender] } else { Vec::new() };
+            key.extend(row.group);
+            let entry = groups.entry(key).or_insert_with(|| AggGroup {
+                bindings: FxHashSet::default(),
+                values: Vec::new(),
+                sender: row.sender,
+                body: Vec::new(),
+                negs: Vec::new(),
+            });
+            if entry.bindings.insert(row.binding) {
+                entry.values.push(row.value);
             }
-            for b in body {
-                if !entry.3.contains(&b) {
-                    entry.3.push(b);
+            for b in row.body {
+                if !entry.body.contains(&b) {
+                    entry.body.push(b);
+                }
+            }
+            for n in row.negs {
+                if !entry.negs.contains(&n) {
+                    entry.negs.push(n);
                 }
             }
         }
         let mut out = Out::new(self.rule.head.len());
-        for (group, (_, values, sender, body)) in groups {
-            let result = self.fold(kind, &values)?;
-            let mut g = group.into_iter();
+        for (key, group) in groups {
+            let result = self.fold(kind, &group.values)?;
+            let mut g = key.into_iter().skip(usize::from(per_sender));
             for i in 0..self.rule.head.len() {
                 out.vals.push(if i == pos { result } else { g.next().unwrap_or(Value::Int(0)) });
             }
-            out.senders.push(sender);
+            out.senders.push(group.sender);
             if self.lineage {
-                out.body.extend_from_slice(&body);
+                out.body.extend_from_slice(&group.body);
                 out.body_off.push(out.body.len() as u32);
+                out.negs.extend(group.negs);
                 out.neg_off.push(out.negs.len() as u32);
             }
         }

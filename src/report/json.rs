@@ -73,6 +73,7 @@ pub struct Stats {
     pub solve_ms: f64,
     pub total_ms: f64,
     pub firings: u64,
+    pub clauses: u64,
 }
 
 pub fn messages(program: &Program, run: &Run) -> Vec<MessageJson> {
@@ -159,6 +160,7 @@ pub fn report(
             solve_ms: ms(o.stats.solve_time),
             total_ms: ms(o.stats.total_time),
             firings: o.stats.firings,
+            clauses: o.stats.clauses,
         },
     }
 }

@@ -472,11 +472,20 @@ impl RunEncoding<'_> {
                     if let Some(binding) = bind_head(rule, &head) {
                         let body_time =
                             if rule.ann == HeadAnn::None { head_time } else { head_time - 1 };
+                        let atoms = std::rc::Rc::clone(&enc.atoms);
+                        let (pos, neg) = &atoms[rule.id as usize];
                         for (i, &(rel, time)) in rule.positives.iter().enumerate() {
                             let Some(pt) = at(time, body_time) else { continue };
-                            let atoms = std::rc::Rc::clone(&enc.atoms);
-                            let pat = atom_pattern(&atoms[rule.id as usize].0[i], &binding);
+                            let pat = atom_pattern(&pos[i], &binding);
                             causes.extend(self.gain_var(enc, rel, &pat, pt));
+                        }
+                        // ... or when a negated atom stops blocking a binding.
+                        for (i, &(rel, time)) in rule.negatives.iter().enumerate() {
+                            let Some(nt) = at(time, body_time) else { continue };
+                            if Some(rel) != enc.program.crash_rel {
+                                let pat = atom_pattern(&neg[i], &binding);
+                                causes.extend(self.loss_var(enc, rel, &pat, nt));
+                            }
                         }
                     }
                 }
@@ -567,6 +576,13 @@ impl RunEncoding<'_> {
                 let Some(binding) = binding else { continue };
                 let atoms = std::rc::Rc::clone(&enc.atoms);
                 let (pos, neg) = &atoms[rid as usize];
+                // Losing bindings only changes the value of a group that has bindings: a
+                // group absent from the run cannot appear by losses.
+                let agg_change = match rule.agg {
+                    None => false,
+                    Some(col) if head == q => self.group_exists(q, pattern, col, t),
+                    Some(_) => true,
+                };
                 for (i, &(p, time)) in rule.positives.iter().enumerate() {
                     let Some(pt) = at(time, body_t) else { continue };
                     let pat = atom_pattern(&pos[i], &binding);
@@ -576,7 +592,7 @@ impl RunEncoding<'_> {
                     if !internal {
                         cl.extend(self.gain_var(enc, p, &pat, pt));
                     }
-                    if rule.agg.is_some() {
+                    if agg_change {
                         cl.extend(self.loss_var(enc, p, &pat, pt));
                     }
                 }
@@ -585,11 +601,29 @@ impl RunEncoding<'_> {
                     if Some(n) != program.crash_rel {
                         let pat = atom_pattern(&neg[i], &binding);
                         cl.extend(self.loss_var(enc, n, &pat, nt));
+                        if agg_change {
+                            // A negated atom that starts blocking a binding changes the result.
+                            cl.extend(self.gain_var(enc, n, &pat, nt));
+                        }
+                    } else if agg_change {
+                        cl.extend(self.anycrash_var(enc));
                     }
                 }
             }
         }
         cl
+    }
+
+    /// Some tuple of q at t matches the pattern on every column but `agg_col`.
+    fn group_exists(&self, q: RelId, pattern: &[Option<Value>], agg_col: usize, t: u32) -> bool {
+        self.run.tuples_at(q, t).into_iter().any(|id| {
+            let vals = &self.run.tuples.rec(id).vals;
+            pattern
+                .iter()
+                .zip(vals.iter())
+                .enumerate()
+                .all(|(c, (p, v))| c == agg_col || p.is_none_or(|p| p == *v))
+        })
     }
 
     /// True when every tuple of q that could match the pattern at t is already in the run:

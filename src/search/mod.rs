@@ -95,6 +95,8 @@ pub struct Stats {
     pub solve_time: Duration,
     pub total_time: Duration,
     pub firings: u64,
+    /// Clauses given to the SAT solver (ldfi strategy).
+    pub clauses: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -161,7 +163,7 @@ impl<'p> Driver<'p> {
     /// Evaluate scenarios with lineage, in parallel on `jobs` workers. With one worker they
     /// are evaluated lazily, so nothing runs after the search stops. The caller records them
     /// in order.
-    fn run_batch(&mut self, scenarios: &[Scenario]) -> Result<Vec<Result<(Run, Duration), EvalError>>, EvalError> {
+    fn run_batch(&mut self, scenarios: &[Scenario]) -> Result<Vec<Timed>, EvalError> {
         let (program, params) = (self.program, self.params);
         if params.jobs <= 1 || scenarios.len() <= 1 {
             return Ok(scenarios.iter().map(|s| evaluate(program, params, s, true)).collect());
@@ -198,10 +200,18 @@ impl<'p> Driver<'p> {
     }
 }
 
+/// An evaluated run and how long it took, or the evaluation error.
+type Timed = Result<(Run, Duration), EvalError>;
+
 /// Evaluate one scenario, timed.
-fn evaluate(program: &Program, params: &SearchParams, scenario: &Scenario, lineage: bool) -> Result<(Run, Duration), EvalError> {
+fn evaluate(program: &Program, params: &SearchParams, scenario: &Scenario, lineage: bool) -> Timed {
     let t0 = Instant::now();
-    let run_params = RunParams { eot: params.eot, nodes: params.nodes.clone(), lineage, tuple_cap: params.tuple_cap };
+    let run_params = RunParams {
+        eot: params.eot,
+        nodes: params.nodes.clone(),
+        lineage,
+        tuple_cap: params.tuple_cap,
+    };
     let run = eval::run(program, &run_params, scenario)?;
     Ok((run, t0.elapsed()))
 }
@@ -282,6 +292,7 @@ fn ldfi(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
         let t0 = Instant::now();
         let mut batch = enc.next_batch(&mut size, ROUND);
         d.stats.solve_time += t0.elapsed();
+        d.stats.clauses = enc.clauses as u64;
         if batch.is_empty() {
             return Ok(true);
         }

@@ -1,0 +1,812 @@
+//! The LDFI search against the exhaustive baseline (LANGUAGE.md §5).
+//!
+//! * Every header line of every spec under `specs/` whose exhaustive search fits in a
+//!   budget: `ldfi` and `exhaustive` give the same verdict, and every counterexample found
+//!   replays (re-running its scenario without lineage violates the invariant) and lies
+//!   within the bounds.
+//! * The same property over generated small programs with `pre`/`post` (fixed seeds, so a
+//!   failure names the seed that reproduces it). `LDFI_PROPTEST_CASES` raises the number of
+//!   cases (default 1000).
+
+use ldfi::analysis::ir::{Program, Sym};
+use ldfi::eval::{self, Run, RunParams};
+use ldfi::search::{search, Outcome, SearchParams, Strategy, Verdict};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+struct Bounds {
+    eot: u32,
+    eff: u32,
+    crashes: u32,
+    nodes: Vec<Sym>,
+}
+
+fn params(b: &Bounds, strategy: Strategy, max_runs: u64, timeout: Duration) -> SearchParams {
+    SearchParams {
+        eot: b.eot,
+        eff: b.eff,
+        crashes: b.crashes,
+        nodes: b.nodes.clone(),
+        strategy,
+        max_runs: Some(max_runs),
+        timeout: Some(timeout),
+        seed: 0,
+        all: false,
+        negative_support: true,
+        tuple_cap: eval::DEFAULT_TUPLE_CAP,
+        jobs: 1,
+    }
+}
+
+/// Check that a counterexample is within the bounds and replays; returns a description of
+/// what is wrong.
+fn check_counterexample(p: &Program, b: &Bounds, run: &Run) -> Result<(), String> {
+    let s = &run.scenario;
+    let faults = s.to_faults(p);
+    for &(from, to, t) in &s.omissions {
+        if from == to || !b.nodes.contains(&from) || !b.nodes.contains(&to) || t < 1 || t >= b.eff {
+            return Err(format!("omission outside the bounds in {faults}"));
+        }
+    }
+    if s.crashes.len() > b.crashes as usize {
+        return Err(format!("{} crashes > {} in {faults}", s.crashes.len(), b.crashes));
+    }
+    for (i, &(n, t)) in s.crashes.iter().enumerate() {
+        if !b.nodes.contains(&n) || t < 1 || t > b.eot || s.crashes[..i].iter().any(|c| c.0 == n) {
+            return Err(format!("crash outside the bounds in {faults}"));
+        }
+    }
+    if !run.is_violation() {
+        return Err(format!("the reported run does not violate the invariant ({faults})"));
+    }
+    let params = RunParams {
+        eot: b.eot,
+        nodes: b.nodes.clone(),
+        lineage: false,
+        tuple_cap: eval::DEFAULT_TUPLE_CAP,
+    };
+    match eval::run(p, &params, s) {
+        Ok(r) if r.is_violation() => Ok(()),
+        Ok(_) => Err(format!("replaying {faults} does not violate the invariant")),
+        Err(e) => Err(format!("replaying {faults} fails: {e:?}")),
+    }
+}
+
+enum Compared {
+    Agree(Verdict),
+    /// One search ran out of budget: (which, why).
+    Skipped(String),
+}
+
+/// Run both searches and compare. `Err` describes a disagreement or a bad counterexample.
+fn compare(
+    p: &Program,
+    b: &Bounds,
+    max_runs: u64,
+    timeout: Duration,
+    ldfi_timeout: Duration,
+) -> Result<Compared, String> {
+    let ex = search(p, &params(b, Strategy::Exhaustive, max_runs, timeout), None)
+        .map_err(|e| format!("exhaustive search failed: {e:?}"))?;
+    if ex.verdict == Verdict::BudgetExhausted {
+        return Ok(Compared::Skipped(format!(
+            "exhaustive: {} after {} runs",
+            ex.budget.unwrap_or_default(),
+            ex.stats.executions
+        )));
+    }
+    let ld = search(p, &params(b, Strategy::Ldfi, 20_000, ldfi_timeout), None)
+        .map_err(|e| format!("ldfi search failed: {e:?}"))?;
+    for (who, o) in [("ldfi", &ld), ("exhaustive", &ex)] {
+        for cx in &o.counterexamples {
+            check_counterexample(p, b, cx).map_err(|e| format!("{who} counterexample: {e}"))?;
+        }
+        if o.verdict == Verdict::Counterexample && o.counterexamples.is_empty() {
+            return Err(format!("{who} says counterexample but reports none"));
+        }
+    }
+    if ld.verdict == Verdict::BudgetExhausted {
+        return Ok(Compared::Skipped(format!(
+            "ldfi: {} after {} runs (exhaustive: {})",
+            ld.budget.unwrap_or_default(),
+            ld.stats.executions,
+            ex.verdict.name()
+        )));
+    }
+    if ld.verdict != ex.verdict {
+        return Err(format!(
+            "ldfi says {} after {} runs{}, exhaustive says {} after {} runs{}",
+            ld.verdict.name(),
+            ld.stats.executions,
+            first_cx(p, &ld),
+            ex.verdict.name(),
+            ex.stats.executions,
+            first_cx(p, &ex)
+        ));
+    }
+    Ok(Compared::Agree(ld.verdict))
+}
+
+fn first_cx(p: &Program, o: &Outcome) -> String {
+    o.counterexamples.first().map_or(String::new(), |r| format!(" ({})", r.scenario.to_faults(p)))
+}
+
+// ───────────────────────────── specs ─────────────────────────────
+
+fn spec_files() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .expect("readable dir")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|e| e == "ded") {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(Path::new("specs"), &mut out);
+    out
+}
+
+#[test]
+fn ldfi_agrees_with_exhaustive_on_specs() {
+    let files = spec_files();
+    assert!(files.len() >= 10, "expected the spec corpus under specs/, found {files:?}");
+    let mut failures = Vec::new();
+    let mut agreed = 0;
+    let mut skipped = 0;
+    for file in &files {
+        let loaded = match ldfi::syntax::load(&[file.as_path()]) {
+            Ok(l) => l,
+            Err((_, d)) => panic!("{}: {d:?}", file.display()),
+        };
+        let analysis = ldfi::analysis::analyze(&loaded.program);
+        let program = analysis
+            .program
+            .unwrap_or_else(|| panic!("{}: {:?}", file.display(), analysis.diagnostics));
+        if program.pre_rel.is_none() || program.post_rel.is_none() {
+            println!("note: {} has no invariant; skipped", file.display());
+            continue;
+        }
+        for h in &loaded.headers {
+            let p = ldfi::app::resolve(
+                program.clone(),
+                loaded.headers.clone(),
+                Some(h),
+                &ldfi::cli::BoundsArgs::default(),
+                std::slice::from_ref(file),
+            )
+            .unwrap_or_else(|e| panic!("{}:{}: {e}", file.display(), h.line));
+            let b = Bounds { eot: p.eot, eff: p.eff, crashes: p.crashes, nodes: p.nodes.clone() };
+            let where_ = format!("{}:{} ({})", file.display(), h.line, p.bounds_text());
+            let t0 = Instant::now();
+            match compare(&p.program, &b, 20_000, Duration::from_secs(3), Duration::from_secs(6)) {
+                Ok(Compared::Agree(v)) => {
+                    agreed += 1;
+                    println!("{where_}: both {} in {:.2?}", v.name(), t0.elapsed());
+                    if let Some(e) = h.expect {
+                        if e.name() != v.name() {
+                            println!(
+                                "note: {where_}: header expects {} but both searches say {}",
+                                e.name(),
+                                v.name()
+                            );
+                        }
+                    }
+                }
+                Ok(Compared::Skipped(why)) => {
+                    skipped += 1;
+                    println!("note: {where_}: skipped, budget ran out ({why})");
+                }
+                Err(e) => failures.push(format!("{where_}: {e}")),
+            }
+        }
+    }
+    println!("{agreed} header lines agree, {skipped} skipped");
+    assert!(agreed >= 20, "only {agreed} header lines could be compared ({skipped} skipped)");
+    assert!(failures.is_empty(), "{} disagreement(s):\n{}", failures.len(), failures.join("\n"));
+}
+
+/// The verdict by brute force over every scenario within the bounds (every crash choice
+/// times every subset of the omissions (a, b, t), a != b, 1 <= t < EFF), or `None` when there
+/// are more than `limit` scenarios.
+fn brute_force(p: &Program, b: &Bounds, limit: usize) -> Option<Verdict> {
+    let n = b.nodes.len();
+    let channels: Vec<(Sym, Sym, u32)> = (1..b.eff)
+        .flat_map(|t| b.nodes.iter().flat_map(move |&x| b.nodes.iter().map(move |&y| (x, y, t))))
+        .filter(|(x, y, _)| x != y)
+        .collect();
+    let mut crash_sets: Vec<Vec<(Sym, u32)>> = vec![Vec::new()];
+    for _ in 0..b.crashes.min(n as u32) {
+        let mut next = crash_sets.clone();
+        for set in &crash_sets {
+            for &node in &b.nodes {
+                // Nodes in increasing order so that each set is listed once.
+                if set.last().is_some_and(|&(last, _)| last >= node) {
+                    continue;
+                }
+                for t in 1..=b.eot {
+                    let mut s = set.clone();
+                    s.push((node, t));
+                    next.push(s);
+                }
+            }
+        }
+        next.sort();
+        next.dedup();
+        crash_sets = next;
+    }
+    if channels.len() > 20 || crash_sets.len() << channels.len() > limit {
+        return None;
+    }
+    let params = RunParams {
+        eot: b.eot,
+        nodes: b.nodes.clone(),
+        lineage: false,
+        tuple_cap: eval::DEFAULT_TUPLE_CAP,
+    };
+    let violates = |s: &eval::Scenario| eval::run(p, &params, s).map(|r| r.is_violation()).ok();
+    if violates(&eval::Scenario::default())? {
+        return Some(Verdict::FaultFreeViolation);
+    }
+    for crashes in &crash_sets {
+        for mask in 0u32..1 << channels.len() {
+            let mut s = eval::Scenario { crashes: crashes.clone(), ..Default::default() };
+            s.crashes.sort_unstable();
+            for (i, &c) in channels.iter().enumerate() {
+                if mask >> i & 1 == 1 {
+                    s.omissions.insert(c);
+                }
+            }
+            if violates(&s)? {
+                return Some(Verdict::Counterexample);
+            }
+        }
+    }
+    Some(Verdict::Certified)
+}
+
+// ───────────────────────────── generated programs ─────────────────────────────
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ty {
+    Node,
+    Sym,
+    Int,
+}
+
+/// Small random programs with an invariant: a few relations (first column a node),
+/// a full-mesh `link`, facts, persistence, `@next`/`@async`/plain rules with stratified
+/// negation, and `pre`/`post` defined from them.
+struct Gen {
+    rng: ChaCha8Rng,
+    nodes: Vec<String>,
+    rels: Vec<(String, Vec<Ty>)>,
+}
+
+impl Gen {
+    fn new(seed: u64) -> Gen {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let n = rng.gen_range(2..=3);
+        let nodes = ["a", "b", "c"][..n].iter().map(|s| s.to_string()).collect();
+        let nrels = rng.gen_range(2..=4);
+        let mut rels = Vec::new();
+        for i in 0..nrels {
+            let arity = rng.gen_range(1..=3);
+            let mut tys = vec![Ty::Node];
+            for _ in 1..arity {
+                tys.push(match rng.gen_range(0..10) {
+                    0..=3 => Ty::Node,
+                    4..=6 => Ty::Sym,
+                    _ => Ty::Int,
+                });
+            }
+            rels.push((format!("r{i}"), tys));
+        }
+        Gen { rng, nodes, rels }
+    }
+
+    fn constant(&mut self, ty: Ty) -> String {
+        match ty {
+            Ty::Node => format!("{:?}", self.nodes[self.rng.gen_range(0..self.nodes.len())]),
+            Ty::Sym => format!("{:?}", ["x", "y"][self.rng.gen_range(0..2)]),
+            Ty::Int => self.rng.gen_range(0..3).to_string(),
+        }
+    }
+
+    fn bound_var(&mut self, vars: &[(String, Ty)], ty: Ty) -> Option<String> {
+        let c: Vec<&String> = vars.iter().filter(|(_, t)| *t == ty).map(|(v, _)| v).collect();
+        if c.is_empty() {
+            None
+        } else {
+            Some(c[self.rng.gen_range(0..c.len())].clone())
+        }
+    }
+
+    fn pos_atom(&mut self, vars: &mut Vec<(String, Ty)>, first: bool, fresh: &mut usize) -> String {
+        let rel = self.rng.gen_range(0..self.rels.len());
+        let (name, tys) = self.rels[rel].clone();
+        let mut args = Vec::new();
+        for (i, &ty) in tys.iter().enumerate() {
+            let roll = self.rng.gen_range(0..100);
+            let arg = if i == 0 && first {
+                vars.push(("N".to_string(), ty));
+                "N".to_string()
+            } else if roll < 50 && self.bound_var(vars, ty).is_some() {
+                self.bound_var(vars, ty).expect("bound")
+            } else if roll < 60 {
+                self.constant(ty)
+            } else if roll < 68 && i > 0 {
+                "_".to_string()
+            } else {
+                *fresh += 1;
+                let v = format!(
+                    "{}{fresh}",
+                    match ty {
+                        Ty::Node => "M",
+                        Ty::Sym => "S",
+                        Ty::Int => "I",
+                    }
+                );
+                vars.push((v.clone(), ty));
+                v
+            };
+            args.push(arg);
+        }
+        format!("{name}({})", args.join(", "))
+    }
+
+    fn neg_atom(&mut self, vars: &[(String, Ty)]) -> String {
+        let rel = self.rng.gen_range(0..self.rels.len());
+        let (name, tys) = self.rels[rel].clone();
+        let mut args = Vec::new();
+        for &ty in &tys {
+            let roll = self.rng.gen_range(0..100);
+            let arg = match self.bound_var(vars, ty) {
+                Some(v) if roll < 65 => v,
+                _ if roll < 80 => self.constant(ty),
+                _ => "_".to_string(),
+            };
+            args.push(arg);
+        }
+        format!("notin {name}({})", args.join(", "))
+    }
+
+    /// A body over the random relations, with its bound variables.
+    fn body(&mut self, max_pos: usize, async_route: bool) -> (Vec<String>, Vec<(String, Ty)>) {
+        let mut vars = Vec::new();
+        let mut fresh = 0;
+        let mut body = Vec::new();
+        for i in 0..self.rng.gen_range(1..=max_pos) {
+            body.push(self.pos_atom(&mut vars, i == 0, &mut fresh));
+        }
+        if async_route {
+            body.push("link(N, D)".to_string());
+            vars.push(("D".to_string(), Ty::Node));
+        }
+        if self.rng.gen_bool(0.25) {
+            let n = self.neg_atom(&vars);
+            body.push(n);
+        }
+        if self.rng.gen_bool(0.15) {
+            let (v, ty) = vars[self.rng.gen_range(0..vars.len())].clone();
+            let c = self.constant(ty);
+            body.push(format!("{v} {} {c}", ["==", "!=", "<", ">="][self.rng.gen_range(0..4)]));
+        }
+        (body, vars)
+    }
+
+    fn head(&mut self, name: &str, tys: &[Ty], vars: &[(String, Ty)], ann: &str) -> String {
+        let mut args = Vec::new();
+        for (i, &ty) in tys.iter().enumerate() {
+            if i == 0
+                && ann == "@async"
+                && vars.iter().any(|(v, _)| v == "D")
+                && self.rng.gen_bool(0.85)
+            {
+                args.push("D".to_string());
+                continue;
+            }
+            let arg = match self.bound_var(vars, ty) {
+                Some(v) if self.rng.gen_bool(0.9) => v,
+                _ => self.constant(ty),
+            };
+            args.push(arg);
+        }
+        format!("{name}({}){ann}", args.join(", "))
+    }
+
+    fn program(&mut self) -> String {
+        let mut out = Vec::new();
+        for a in &self.nodes {
+            for b in &self.nodes {
+                if a != b {
+                    out.push(format!("link({a:?}, {b:?})@1;"));
+                }
+            }
+        }
+        out.push("link(N, M)@next :- link(N, M);".to_string());
+        for i in 0..self.rng.gen_range(2..=5) {
+            let rel = if i == 0 { 0 } else { self.rng.gen_range(0..self.rels.len()) };
+            let (name, tys) = self.rels[rel].clone();
+            let args: Vec<String> = tys.iter().map(|&t| self.constant(t)).collect();
+            let time = if i == 0 || self.rng.gen_bool(0.8) { 1 } else { 2 };
+            out.push(format!("{name}({})@{time};", args.join(", ")));
+        }
+        let mut async_heads = Vec::new();
+        for i in 0..self.rng.gen_range(2..=5) {
+            let ann = match self.rng.gen_range(0..6) {
+                _ if i == 0 => "@async",
+                0..=1 => "",
+                2 => "@next",
+                _ => "@async",
+            };
+            let (body, vars) = if i == 0 {
+                // A rule that surely fires: forward r0's facts to the other nodes.
+                let tys = self.rels[0].1.clone();
+                let mut vars = vec![("N".to_string(), Ty::Node), ("D".to_string(), Ty::Node)];
+                let mut args = vec!["N".to_string()];
+                for (j, &ty) in tys.iter().enumerate().skip(1) {
+                    vars.push((format!("F{j}"), ty));
+                    args.push(format!("F{j}"));
+                }
+                (vec![format!("r0({})", args.join(", ")), "link(N, D)".to_string()], vars)
+            } else {
+                self.body(2, ann == "@async")
+            };
+            let rel = self.rng.gen_range(0..self.rels.len());
+            let (name, tys) = self.rels[rel].clone();
+            let mut head = self.head(&name, &tys, &vars, ann);
+            if ann != "@async"
+                && tys.len() >= 2
+                && tys[tys.len() - 1] == Ty::Int
+                && self.rng.gen_bool(0.3)
+            {
+                // An aggregate in the last column.
+                let (v, _) = vars[self.rng.gen_range(0..vars.len())].clone();
+                let agg = match self.bound_var(&vars, Ty::Int) {
+                    Some(i) if self.rng.gen_bool(0.5) => {
+                        format!("{}<{i}>", ["sum", "min", "max"][self.rng.gen_range(0..3)])
+                    }
+                    _ => format!("count<{v}>"),
+                };
+                let cut = head.rfind(", ").expect("arity >= 2");
+                head = format!("{}, {agg}){ann}", &head[..cut]);
+            }
+            out.push(format!("{head} :- {};", body.join(", ")));
+            if ann == "@async" {
+                async_heads.push(rel);
+            }
+        }
+        for i in 0..self.rels.len() {
+            let p = if async_heads.contains(&i) { 0.85 } else { 0.6 };
+            if self.rng.gen_bool(p) {
+                let (name, tys) = self.rels[i].clone();
+                let vars: Vec<String> = (0..tys.len()).map(|j| format!("V{j}")).collect();
+                out.push(format!("{name}({0})@next :- {name}({0});", vars.join(", ")));
+            }
+        }
+        // The invariant: pre(N[, X]) and post(N[, X]).
+        if self.rng.gen_bool(0.7) {
+            // "Whatever N holds in R (a relation messages deliver), node C holds too".
+            let rel = if self.rng.gen_bool(0.5) {
+                async_heads[0]
+            } else {
+                async_heads[self.rng.gen_range(0..async_heads.len())]
+            };
+            let (name, tys) = self.rels[rel].clone();
+            let mut vars = vec![("N".to_string(), Ty::Node)];
+            let mut args = vec!["N".to_string()];
+            for (j, &ty) in tys.iter().enumerate().skip(1) {
+                vars.push((format!("X{j}"), ty));
+                args.push(format!("X{j}"));
+            }
+            let mut body = vec![format!("{name}({})", args.join(", "))];
+            if self.rng.gen_bool(0.3) {
+                let n = self.neg_atom(&vars);
+                body.push(n);
+            }
+            if self.rng.gen_bool(0.4) {
+                body.push("notin crash(N, N, _)".to_string());
+            }
+            let head_tys: Vec<Ty> =
+                if self.rng.gen_bool(0.5) { vec![Ty::Node] } else { vec![Ty::Node, Ty::Node] };
+            let head = self.head("pre", &head_tys, &vars, "");
+            out.push(format!("{head} :- {};", body.join(", ")));
+            args[0] = self.constant(Ty::Node);
+            body.push(format!("{name}({})", args.join(", ")));
+            out.push(format!("{} :- {};", head.replacen("pre", "post", 1), body.join(", ")));
+            return out.join("\n");
+        }
+        let tys: Vec<Ty> =
+            if self.rng.gen_bool(0.5) { vec![Ty::Node] } else { vec![Ty::Node, Ty::Node] };
+        for rel in ["pre", "post"] {
+            for _ in 0..self.rng.gen_range(1..=2) {
+                let (mut body, vars) = self.body(2, false);
+                if rel == "pre" && self.rng.gen_bool(0.4) {
+                    body.push("notin crash(N, N, _)".to_string());
+                }
+                let head = self.head(rel, &tys, &vars, "");
+                out.push(format!("{head} :- {};", body.join(", ")));
+            }
+        }
+        out.join("\n")
+    }
+}
+
+#[test]
+fn ldfi_agrees_with_exhaustive_on_generated_programs() {
+    let cases: u64 =
+        std::env::var("LDFI_PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(1000);
+    let started = Instant::now();
+    let mut failures = Vec::new();
+    let mut skipped = Vec::new();
+    let (mut rejected, mut cert, mut cx, mut ffv, mut brute) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let base: u64 =
+        std::env::var("LDFI_PROPTEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+    for seed in base..base + cases {
+        let mut g = Gen::new(seed);
+        let text = g.program();
+        let Ok(loaded) = ldfi::syntax::load_str("gen.ded", &text) else {
+            rejected += 1;
+            continue;
+        };
+        let Some(mut program) = ldfi::analysis::analyze(&loaded.program).program else {
+            rejected += 1;
+            continue;
+        };
+        let nodes: Vec<Sym> = g.nodes.iter().map(|n| program.symbols.intern(n)).collect();
+        let eot = g.rng.gen_range(3..=5);
+        let eff = if g.rng.gen_bool(0.1) { 0 } else { g.rng.gen_range(2..=3u32.min(eot)) };
+        let crashes = g.rng.gen_range(0..=1);
+        let b = Bounds { eot, eff, crashes, nodes };
+        let bounds = format!("eot={eot} eff={eff} crashes={crashes} nodes={}", g.nodes.join(","));
+        let result = compare(&program, &b, 20_000, Duration::from_secs(2), Duration::from_secs(5));
+        // Where the whole fault space is small, check the exhaustive baseline itself
+        // against brute force over every scenario.
+        if let Ok(Compared::Agree(v)) = &result {
+            if let Some(bf) = brute_force(&program, &b, 2048) {
+                brute += 1;
+                if bf != *v {
+                    failures.push(format!(
+                        "seed {seed}, {bounds}: both searches say {}, brute force says {}\n{text}\n",
+                        v.name(),
+                        bf.name()
+                    ));
+                    continue;
+                }
+            }
+        }
+        match result {
+            Ok(Compared::Agree(Verdict::Certified)) => cert += 1,
+            Ok(Compared::Agree(Verdict::Counterexample)) => cx += 1,
+            Ok(Compared::Agree(_)) => ffv += 1,
+            Ok(Compared::Skipped(why)) => skipped.push(format!("seed {seed} ({bounds}): {why}")),
+            Err(e) => failures.push(format!("seed {seed}, {bounds}: {e}\n{text}\n")),
+        }
+    }
+    let compared = cases - rejected - skipped.len() as u64;
+    println!(
+        "{cases} cases in {:.1?}: {rejected} rejected by analysis, {} skipped, {compared} compared \
+         ({cert} certified, {cx} counterexample, {ffv} fault-free violation; {brute} also brute-forced), \
+         {} disagreement(s)",
+        started.elapsed(),
+        skipped.len(),
+        failures.len()
+    );
+    for s in &skipped {
+        println!("note: skipped {s}");
+    }
+    assert!(rejected * 4 <= cases, "{rejected} of {cases} generated programs were rejected");
+    assert!(
+        skipped.len() as u64 * 50 <= cases,
+        "{} of {cases} cases ran out of budget",
+        skipped.len()
+    );
+    assert!(
+        cert * 10 >= compared && cx * 20 >= compared,
+        "verdicts too lopsided: {cert} certified, {cx} counterexamples"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} disagreement(s) between ldfi and exhaustive; first ones:\n{}",
+        failures.len(),
+        failures[..failures.len().min(3)].join("\n")
+    );
+}
+
+// ───────────────────────────── hand-written cases ─────────────────────────────
+
+/// Small programs aimed at the corners of negative support, each with its bounds.
+/// (name, program, eot, eff, crashes, expected verdict worked out by hand).
+type Case = (&'static str, &'static str, u32, u32, u32, Verdict);
+
+const CASES: &[Case] = &[
+    (
+        // Losing a->b at 1 makes `miss(b)` appear, which empties b's group: the aggregate
+        // firing relied on `notin miss(N)`.
+        "aggregate over a negated body",
+        r#"
+        link("a", "b")@1;
+        src("a")@1;
+        item("b", 1)@1;
+        item(N, X)@next :- item(N, X);
+        got(D)@async :- src(N), link(N, D);
+        got(N)@next :- got(N);
+        waiting("b")@3;
+        waiting(N)@next :- waiting(N);
+        miss(N) :- waiting(N), notin got(N);
+        cnt(N, count<X>) :- item(N, X), notin miss(N);
+        pre(N) :- item(N, _);
+        post(N) :- cnt(N, _);
+        "#,
+        4,
+        2,
+        0,
+        Verdict::Counterexample,
+    ),
+    (
+        // The same without the aggregate.
+        "plain rule over a negated body",
+        r#"
+        link("a", "b")@1;
+        src("a")@1;
+        item("b", 1)@1;
+        item(N, X)@next :- item(N, X);
+        got(D)@async :- src(N), link(N, D);
+        got(N)@next :- got(N);
+        waiting("b")@3;
+        waiting(N)@next :- waiting(N);
+        miss(N) :- waiting(N), notin got(N);
+        ok(N, X) :- item(N, X), notin miss(N);
+        pre(N) :- item(N, _);
+        post(N) :- ok(N, _);
+        "#,
+        4,
+        2,
+        0,
+        Verdict::Counterexample,
+    ),
+    (
+        // Losing a->b at 1 adds tuples to `all` (through `miss`), so the count changes.
+        "aggregate whose body gains tuples",
+        r#"
+        link("a", "b")@1;
+        src("a")@1;
+        item("b", 7)@1;
+        item(N, X)@next :- item(N, X);
+        got(D)@async :- src(N), link(N, D);
+        got(N)@next :- got(N);
+        waiting("b", 1)@3; waiting("b", 2)@3;
+        waiting(N, X)@next :- waiting(N, X);
+        miss(N, X) :- waiting(N, X), notin got(N);
+        all(N, X) :- item(N, X);
+        all(N, X) :- miss(N, X);
+        cnt(N, count<X>) :- all(N, X);
+        pre(N) :- item(N, _);
+        post(N) :- cnt(N, 1);
+        "#,
+        4,
+        2,
+        0,
+        Verdict::Counterexample,
+    ),
+    (
+        // An aggregate in an @next rule, over a negated body.
+        "@next aggregate over a negated body",
+        r#"
+        link("a", "b")@1;
+        src("a")@1;
+        item("b", 1)@1;
+        item(N, X)@next :- item(N, X);
+        got(D)@async :- src(N), link(N, D);
+        got(N)@next :- got(N);
+        waiting("b")@3;
+        waiting(N)@next :- waiting(N);
+        miss(N) :- waiting(N), notin got(N);
+        cnt(N, count<X>)@next :- item(N, X), notin miss(N);
+        pre(N) :- item(N, _);
+        post(N) :- cnt(N, _);
+        "#,
+        5,
+        2,
+        0,
+        Verdict::Counterexample,
+    ),
+    (
+        // Negation of a past timestep: `notin got(N)@3`.
+        "negation at a fixed past timestep",
+        r#"
+        link("a", "b")@1;
+        link(N, M)@next :- link(N, M);
+        src("a")@1;
+        src(N)@next :- src(N);
+        item("b", 1)@1;
+        item(N, X)@next :- item(N, X);
+        got(D)@async :- src(N), link(N, D), tick(N, T), T == 2;
+        tick("a", 1)@1;
+        tick(N, T + 1)@next :- tick(N, T);
+        got(N)@next :- got(N);
+        late(N) :- item(N, _), notin got(N)@3;
+        pre(N) :- item(N, _);
+        post(N) :- item(N, _), notin late(N);
+        "#,
+        4,
+        3,
+        0,
+        Verdict::Counterexample,
+    ),
+    (
+        // Negative support across time: a suspects b at t+1 when b's heartbeat is missing
+        // at t (an @next rule with a negation); a lost heartbeat is a false suspicion.
+        "@next rule with negation",
+        r#"
+        link("b", "a")@1;
+        link(N, M)@next :- link(N, M);
+        hb(M, N)@async :- link(N, M);
+        watch("a", "b")@3;
+        watch(N, M)@next :- watch(N, M);
+        suspect(N, M)@next :- watch(N, M), notin hb(N, M);
+        suspect(N, M)@next :- suspect(N, M);
+        pre(N, M) :- suspect(N, M);
+        post(N, M) :- suspect(N, M), crash(_, M, _);
+        "#,
+        5,
+        3,
+        1,
+        Verdict::Counterexample,
+    ),
+];
+
+fn check_cases(cases: &[Case]) {
+    let mut failures = Vec::new();
+    for &(name, text, eot, eff, crashes, expect) in cases {
+        let loaded = ldfi::syntax::load_str("case.ded", text)
+            .unwrap_or_else(|(_, d)| panic!("{name}: {d:?}"));
+        let analysis = ldfi::analysis::analyze(&loaded.program);
+        let program =
+            analysis.program.unwrap_or_else(|| panic!("{name}: {:?}", analysis.diagnostics));
+        let b = Bounds { eot, eff, crashes, nodes: program.inferred_nodes.clone() };
+        let bounds = format!("eot={eot} eff={eff} crashes={crashes}");
+        match compare(&program, &b, 20_000, Duration::from_secs(2), Duration::from_secs(5)) {
+            Ok(Compared::Agree(v)) if v == expect => println!("{name}: both {}", v.name()),
+            Ok(Compared::Agree(v)) => failures.push(format!(
+                "{name} ({bounds}): both say {}, expected {}",
+                v.name(),
+                expect.name()
+            )),
+            Ok(Compared::Skipped(why)) => {
+                failures.push(format!("{name} ({bounds}): budget ran out: {why}"))
+            }
+            Err(e) => failures.push(format!("{name} ({bounds}): {e}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn ldfi_agrees_with_exhaustive_on_handwritten_cases() {
+    let cases: Vec<Case> =
+        CASES.iter().copied().filter(|c| !c.0.contains("aggregate over a negated body")).collect();
+    assert_eq!(cases.len(), 4);
+    check_cases(&cases);
+}
+
+/// KNOWN BUG (fails): the lineage of an aggregate firing records no negative support, so
+/// a fault that makes a negated atom of an aggregate rule true is never hypothesised; ldfi
+/// certifies while exhaustive finds the counterexample `omit a->b@1`.
+#[test]
+fn ldfi_finds_counterexamples_through_aggregates_over_negated_bodies() {
+    let cases: Vec<Case> =
+        CASES.iter().copied().filter(|c| c.0.contains("aggregate over a negated body")).collect();
+    assert_eq!(cases.len(), 2);
+    check_cases(&cases);
+}
