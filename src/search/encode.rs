@@ -527,10 +527,29 @@ impl RunEncoding<'_> {
         if Some(q) == program.crash_rel {
             return self.crash_gain_var(enc, pattern.get(1).copied().flatten());
         }
-        if self.saturated(enc, q, pattern, t) {
-            return None;
-        }
         let key = (q, Pattern::from(pattern), t);
+        if let Some(&g) = self.gain.get(&key) {
+            return g;
+        }
+        // An open pattern over small known domains: only its absent tuples can appear, and
+        // each of them binds more of the rules that could derive it.
+        if let Some(missing) = self.missing_candidates(enc, q, pattern, t) {
+            let lits: Vec<Lit> =
+                missing.iter().filter_map(|c| self.gain_var(enc, q, c, t)).collect();
+            let g = match lits.len() {
+                0 => None,
+                1 => Some(lits[0]),
+                _ => {
+                    let g = enc.lit();
+                    let mut cl = vec![!g];
+                    cl.extend(lits);
+                    enc.clause(&cl);
+                    Some(g)
+                }
+            };
+            self.gain.insert(key, g);
+            return g;
+        }
         if let Some(&g) = self.gain.get(&key) {
             return g;
         }
@@ -626,21 +645,28 @@ impl RunEncoding<'_> {
         })
     }
 
-    /// True when every tuple of q that could match the pattern at t is already in the run:
-    /// the candidates are the pattern's values and, for open columns, the column's static
-    /// value domain (when it is known and small).
-    fn saturated(&self, enc: &Encoder, q: RelId, pattern: &[Option<Value>], t: u32) -> bool {
+    /// The tuples of q matching the pattern that are absent at t, as fully bound patterns,
+    /// when the open columns have known domains and there are few candidates; `None` when
+    /// they cannot be enumerated (or the pattern is already fully bound and absent).
+    fn missing_candidates(
+        &self,
+        enc: &Encoder,
+        q: RelId,
+        pattern: &[Option<Value>],
+        t: u32,
+    ) -> Option<Vec<Pattern>> {
         let mut candidates: Vec<Vec<Value>> = vec![Vec::new()];
+        let mut open = false;
         for (col, p) in pattern.iter().enumerate() {
             let values: Vec<Value> = match p {
                 Some(v) => vec![*v],
-                None => match &enc.domains[q as usize][col] {
-                    Some(d) => d.iter().copied().collect(),
-                    None => return false,
-                },
+                None => {
+                    open = true;
+                    enc.domains[q as usize][col].as_ref()?.iter().copied().collect()
+                }
             };
             if candidates.len() * values.len() > SATURATION_LIMIT {
-                return false;
+                return None;
             }
             candidates = candidates
                 .into_iter()
@@ -653,7 +679,18 @@ impl RunEncoding<'_> {
                 })
                 .collect();
         }
-        candidates.iter().all(|c| self.run.tuples.find(q, c, t).is_some())
+        let missing: Vec<Pattern> = candidates
+            .into_iter()
+            .filter(|c| self.run.tuples.find(q, c, t).is_none())
+            .map(|c| c.into_iter().map(Some).collect())
+            .collect();
+        if !open && !missing.is_empty() {
+            return None;
+        }
+        if missing.len() > MAX_SPLIT {
+            return None;
+        }
+        Some(missing)
     }
 
     /// L(r, P, t): some tuple of r matching P at t is lost.
@@ -801,6 +838,8 @@ fn rule_atoms(rule: &IrRule) -> RuleAtoms {
     (pos, neg)
 }
 
+/// Most absent candidates an open pattern is split into.
+const MAX_SPLIT: usize = 16;
 /// Most candidate tuples a saturation check enumerates.
 const SATURATION_LIMIT: usize = 4096;
 /// Largest value domain kept per column (beyond it the domain counts as unknown).
