@@ -372,7 +372,11 @@ pub fn check(args: &CheckArgs, color: bool) -> u8 {
             b.set_position(n);
         }
     };
-    let result = search::search(&p.program, &params, Some(&tick));
+    // Ctrl-C stops the search cleanly and reports what it found so far.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = std::sync::Arc::clone(&stop);
+    let _ = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed));
+    let result = search::search_until(&p.program, &params, Some(&tick), &stop);
     if let Some(b) = &bar {
         b.finish_and_clear();
     }

@@ -127,3 +127,34 @@ fn run_replays_a_counterexample_and_explain_shows_lineage() {
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("not a node"), "{out}");
 }
+
+#[test]
+fn ctrl_c_stops_a_long_search_with_its_partial_result() {
+    // Paxos with one crash takes the ldfi strategy far longer than this test waits.
+    let child = Command::new(env!("CARGO_BIN_EXE_ldfi"))
+        .args([
+            "check",
+            "specs/consensus/paxos.ded",
+            "-t",
+            "8",
+            "-f",
+            "3",
+            "-c",
+            "1",
+            "--strategy",
+            "ldfi",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the ldfi binary runs");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let status =
+        Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill runs");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("ldfi exits");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains("interrupted (Ctrl-C)"), "{text}");
+    assert!(text.contains("executions"), "the partial stats are printed:\n{text}");
+}

@@ -11,6 +11,7 @@ use num_bigint::BigUint;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +137,7 @@ struct Driver<'p> {
     counterexamples: Vec<Run>,
     budget: Option<String>,
     progress: Option<&'p dyn Fn(u64)>,
+    stop: &'p AtomicBool,
 }
 
 impl<'p> Driver<'p> {
@@ -178,6 +180,10 @@ impl<'p> Driver<'p> {
 
     /// True when the budget (max runs or timeout) is spent.
     fn out_of_budget(&mut self) -> bool {
+        if self.stop.load(Ordering::Relaxed) {
+            self.budget = Some("interrupted (Ctrl-C)".into());
+            return true;
+        }
         if let Some(max) = self.params.max_runs {
             if self.stats.executions >= max {
                 self.budget = Some(format!("--max-runs {max} reached"));
@@ -222,6 +228,16 @@ pub fn search(
     params: &SearchParams,
     progress: Option<&dyn Fn(u64)>,
 ) -> Result<Outcome, EvalError> {
+    search_until(program, params, progress, &AtomicBool::new(false))
+}
+
+/// Run a search that stops cleanly, with the partial result, once `stop` is set (Ctrl-C).
+pub fn search_until(
+    program: &Program,
+    params: &SearchParams,
+    progress: Option<&dyn Fn(u64)>,
+    stop: &AtomicBool,
+) -> Result<Outcome, EvalError> {
     let mut d = Driver {
         program,
         params,
@@ -234,6 +250,7 @@ pub fn search(
         counterexamples: Vec::new(),
         budget: None,
         progress,
+        stop,
     };
     let baseline = d.run(&Scenario::default(), params.strategy == Strategy::Ldfi)?;
     let verdict = if baseline.is_violation() {
