@@ -171,12 +171,8 @@ fn simulate(
             );
         }
     }
-    let params = RunParams {
-        eot: p.eot,
-        nodes: p.nodes.clone(),
-        lineage,
-        tuple_cap: eval::DEFAULT_TUPLE_CAP,
-    };
+    let params =
+        RunParams { eot: p.eot, nodes: p.nodes.clone(), lineage, tuple_cap: args.tuple_cap };
     match eval::run(&p.program, &params, &scenario) {
         Ok(run) => {
             for w in &run.warnings {
@@ -331,7 +327,7 @@ pub fn search_params(p: &Prepared, strategy: Strategy, args: &CheckArgs) -> Sear
         seed: args.seed.unwrap_or(0),
         all: args.all,
         negative_support: !args.no_negative_support,
-        tuple_cap: eval::DEFAULT_TUPLE_CAP,
+        tuple_cap: args.tuple_cap,
         jobs: args.jobs.unwrap_or(1).max(1),
     }
 }

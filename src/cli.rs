@@ -140,6 +140,9 @@ pub struct CheckArgs {
     /// Ignore negative support (faster, may miss bugs hidden behind `notin`).
     #[arg(long)]
     pub no_negative_support: bool,
+    /// Error out when one timestep holds more tuples than this (runaway rules).
+    #[arg(long, value_name = "N", default_value_t = crate::eval::DEFAULT_TUPLE_CAP)]
+    pub tuple_cap: usize,
 }
 
 /// `--omit a->b@2`: the message from `a` to `b` sent at time 2 is lost.
@@ -189,6 +192,9 @@ pub struct FaultArgs {
     /// Do not record lineage (faster).
     #[arg(long)]
     pub no_lineage: bool,
+    /// Error out when one timestep holds more tuples than this (runaway rules).
+    #[arg(long, value_name = "N", default_value_t = crate::eval::DEFAULT_TUPLE_CAP)]
+    pub tuple_cap: usize,
 }
 
 #[derive(Debug, Clone, Args)]

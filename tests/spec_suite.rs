@@ -158,3 +158,17 @@ fn ctrl_c_stops_a_long_search_with_its_partial_result() {
     assert!(text.contains("interrupted (Ctrl-C)"), "{text}");
     assert!(text.contains("executions"), "the partial stats are printed:\n{text}");
 }
+
+#[test]
+fn runaway_rules_hit_the_tuple_cap_quickly() {
+    let dir = std::env::temp_dir().join(format!("ldfi-runaway-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("runaway.ded");
+    std::fs::write(&path, "p(\"a\", 1)@1;\np(\"a\", X + 1) :- p(\"a\", X);\n").unwrap();
+    let t0 = std::time::Instant::now();
+    let (code, out) = ldfi(&["run", path.to_str().unwrap(), "--tuple-cap", "20000"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("error[runaway]") && out.contains("`p` keeps growing"), "{out}");
+    // Semi-naive rounds read only their delta: 20000 rounds must not cost 20000^2 steps.
+    assert!(t0.elapsed() < std::time::Duration::from_secs(10), "took {:?}", t0.elapsed());
+}

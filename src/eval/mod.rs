@@ -693,6 +693,14 @@ impl<'p> Engine<'p> {
     }
 }
 
+/// The part of an index bucket (in insertion order, so by nondecreasing round) derived in
+/// rounds `lo..hi`.
+fn rounds_slice<'t>(tuples: &Tuples, ids: &'t [TupleId], lo: u32, hi: u32) -> &'t [TupleId] {
+    let a = ids.partition_point(|&id| tuples.rec(id).round < lo);
+    let b = ids.partition_point(|&id| tuples.rec(id).round < hi);
+    &ids[a..b.max(a)]
+}
+
 /// One binding of an aggregate rule.
 struct AggRow {
     /// The values of the head's other columns.
@@ -754,7 +762,20 @@ impl<'a> JoinCtx<'a> {
                 );
                 let filter = self.filters[*lit];
                 let tuples = self.tuples;
-                for &id in store.lookup(key, &kbuf) {
+                // Without bound columns, a round filter selects a contiguous slice: semi-naive
+                // rounds then touch only their delta, not the whole relation.
+                let candidates = match (key.is_empty(), filter) {
+                    (true, RoundFilter::Exactly(q)) => store.in_rounds(q, q + 1),
+                    (true, RoundFilter::Below(q)) => store.in_rounds(0, q),
+                    (false, RoundFilter::Exactly(q)) => {
+                        rounds_slice(tuples, store.lookup(key, &kbuf), q, q + 1)
+                    }
+                    (false, RoundFilter::Below(q)) => {
+                        rounds_slice(tuples, store.lookup(key, &kbuf), 0, q)
+                    }
+                    (_, RoundFilter::All) => store.lookup(key, &kbuf),
+                };
+                for &id in candidates {
                     let rec = tuples.rec(id);
                     if !filter.accepts(rec.round) || !self.matches(args, &rec.vals) {
                         continue;

@@ -15,6 +15,9 @@ pub struct RelStore {
     set: FxHashMap<Box<[Value]>, TupleId>,
     /// Tuple ids in insertion order.
     pub list: Vec<TupleId>,
+    /// The semi-naive round of each tuple of `list` (nondecreasing: rounds only grow
+    /// within a timestep), so that a round's tuples are a contiguous slice.
+    rounds: Vec<u32>,
     /// (key columns, key values → tuple ids).
     indexes: Vec<(Vec<u8>, Index)>,
 }
@@ -24,6 +27,7 @@ impl RelStore {
         RelStore {
             set: FxHashMap::default(),
             list: Vec::new(),
+            rounds: Vec::new(),
             indexes: index_cols
                 .iter()
                 .filter(|cols| !cols.is_empty())
@@ -41,14 +45,22 @@ impl RelStore {
         self.list.is_empty()
     }
     /// Insert a tuple known to be absent.
-    fn insert(&mut self, vals: &[Value], id: TupleId) {
+    fn insert(&mut self, vals: &[Value], id: TupleId, round: u32) {
         self.set.insert(vals.into(), id);
         self.list.push(id);
+        self.rounds.push(round);
         for (cols, index) in &mut self.indexes {
             let key: Box<[Value]> = cols.iter().map(|&c| vals[c as usize]).collect();
             index.entry(key).or_default().push(id);
         }
     }
+    /// The tuples derived in rounds `lo..hi`, in insertion order.
+    pub fn in_rounds(&self, lo: u32, hi: u32) -> &[TupleId] {
+        let a = self.rounds.partition_point(|&r| r < lo);
+        let b = self.rounds.partition_point(|&r| r < hi);
+        &self.list[a..b.max(a)]
+    }
+
     /// The tuples whose `cols` hold `key` (an empty `cols` means every tuple).
     pub fn lookup(&self, cols: &[u8], key: &[Value]) -> &[TupleId] {
         if cols.is_empty() {
@@ -111,7 +123,7 @@ impl Tuples {
             return (id, false);
         }
         let id = self.recs.len() as TupleId;
-        store.rels[rel as usize].insert(vals, id);
+        store.rels[rel as usize].insert(vals, id, round);
         store.count += 1;
         self.recs.push(TupleRec { rel, time, round, vals: vals.into() });
         (id, true)
