@@ -100,6 +100,22 @@ impl<'p> Encoder<'p> {
         self.vm.new_var().pos_lit()
     }
 
+    /// A literal implying the disjunction of `lits` (`None` when empty; the literal itself
+    /// when there is one).
+    fn or_var(&mut self, lits: Vec<Lit>) -> Option<Lit> {
+        match lits.len() {
+            0 => None,
+            1 => Some(lits[0]),
+            _ => {
+                let v = self.lit();
+                let mut cl = vec![!v];
+                cl.extend(lits);
+                self.clause(&cl);
+                Some(v)
+            }
+        }
+    }
+
     fn clause(&mut self, lits: &[Lit]) {
         self.clauses += 1;
         // The in-memory backends only fail on out-of-memory.
@@ -536,17 +552,7 @@ impl RunEncoding<'_> {
         if let Some(missing) = self.missing_candidates(enc, q, pattern, t) {
             let lits: Vec<Lit> =
                 missing.iter().filter_map(|c| self.gain_var(enc, q, c, t)).collect();
-            let g = match lits.len() {
-                0 => None,
-                1 => Some(lits[0]),
-                _ => {
-                    let g = enc.lit();
-                    let mut cl = vec![!g];
-                    cl.extend(lits);
-                    enc.clause(&cl);
-                    Some(g)
-                }
-            };
+            let g = enc.or_var(lits);
             self.gain.insert(key, g);
             return g;
         }
@@ -741,14 +747,7 @@ impl RunEncoding<'_> {
         }
         let lits: Vec<Lit> =
             enc.crash.iter().filter(|((m, _), _)| *m == n).map(|(_, &l)| l).collect();
-        if lits.is_empty() {
-            return None;
-        }
-        let a = enc.lit();
-        let mut cl = vec![!a];
-        cl.extend(lits);
-        enc.clause(&cl);
-        Some(a)
+        enc.or_var(lits)
     }
 
     /// Some node not crashed in this run crashes.
@@ -762,15 +761,7 @@ impl RunEncoding<'_> {
             .filter(|((n, _), _)| !self.crashed.contains(n))
             .map(|(_, &l)| l)
             .collect();
-        let a = if lits.is_empty() {
-            None
-        } else {
-            let a = enc.lit();
-            let mut cl = vec![!a];
-            cl.extend(lits);
-            enc.clause(&cl);
-            Some(a)
-        };
+        let a = enc.or_var(lits);
         self.anycrash = Some(a);
         a
     }
