@@ -172,3 +172,23 @@ fn runaway_rules_hit_the_tuple_cap_quickly() {
     // Semi-naive rounds read only their delta: 20000 rounds must not cost 20000^2 steps.
     assert!(t0.elapsed() < std::time::Duration::from_secs(10), "took {:?}", t0.elapsed());
 }
+
+#[test]
+fn the_printed_replay_command_reproduces_the_counterexample_in_a_shell() {
+    let (code, out) =
+        ldfi(&["check", "specs/broadcast/retry.ded", "-t", "4", "-f", "2", "-c", "1"]);
+    assert_eq!(code, 1, "{out}");
+    let replay = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("replay: ldfi "))
+        .unwrap_or_else(|| panic!("no replay line in:\n{out}"))
+        .to_string();
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!("\"$LDFI\" {replay} > /dev/null"))
+        .env("LDFI", env!("CARGO_BIN_EXE_ldfi"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("sh runs");
+    assert_eq!(status.code(), Some(1), "`ldfi {replay}` should violate the invariant");
+}

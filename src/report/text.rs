@@ -308,12 +308,12 @@ pub fn outcome(program: &Program, o: &Outcome, bounds: &str, replay: &str) -> St
     out
 }
 
-/// `--omit a->b@1 --crash c@2` for a run's scenario.
+/// `--omit 'a->b@1' --crash c@2` for a run's scenario (quoted: `>` is a shell redirection).
 pub fn replay_flags(program: &Program, run: &Run) -> String {
     let mut parts = Vec::new();
     for &(a, b, t) in &run.scenario.omissions {
         parts.push(format!(
-            "--omit {}->{}@{}",
+            "--omit '{}->{}@{}'",
             program.symbols.name(a),
             program.symbols.name(b),
             t
