@@ -77,6 +77,10 @@ impl Verdict {
     }
 }
 
+/// How many executions an outcome lists one by one (long exhaustive or random searches run
+/// hundreds of thousands; their memory would grow without bound).
+pub const MAX_RUN_RECORDS: usize = 1_000;
+
 /// One execution of the search.
 #[derive(Debug, Clone)]
 pub struct RunRecord {
@@ -107,6 +111,7 @@ pub struct Outcome {
     pub baseline: Run,
     /// Violating runs, in the order found (the first is the reported counterexample).
     pub counterexamples: Vec<Run>,
+    /// The first [`MAX_RUN_RECORDS`] executions (`stats.executions` counts them all).
     pub runs: Vec<RunRecord>,
     pub stats: Stats,
     /// Why the budget ran out, when it did.
@@ -151,11 +156,13 @@ impl<'p> Driver<'p> {
         self.stats.eval_time += dt;
         self.stats.executions += 1;
         self.stats.firings += run.firings;
-        self.runs.push(RunRecord {
-            scenario: run.scenario.clone(),
-            violated: run.is_violation(),
-            micros: dt.as_micros() as u64,
-        });
+        if self.runs.len() < MAX_RUN_RECORDS {
+            self.runs.push(RunRecord {
+                scenario: run.scenario.clone(),
+                violated: run.is_violation(),
+                micros: dt.as_micros() as u64,
+            });
+        }
         if let Some(p) = self.progress {
             p(self.stats.executions);
         }
@@ -445,7 +452,9 @@ fn exhaustive(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
             }
             r
         };
-        if !explore(d, &s, None, &run)? {
+        let chans = channels(&run, p.eff);
+        drop(run);
+        if !explore(d, &s, None, chans)? {
             return Ok(d.budget.is_none());
         }
     }
@@ -466,15 +475,16 @@ fn channels(run: &Run, eff: u32) -> Vec<(u32, Sym, Sym)> {
     ch
 }
 
-/// Explore the omission subsets that extend `s` with channels after `cursor`. Returns false
-/// when the search must stop (counterexample found without --all, or budget).
+/// Explore the omission subsets that extend `s` with the run's channels after `cursor`.
+/// Only the channel list of each run is kept along the depth-first path, not the run.
+/// Returns false when the search must stop (counterexample found without --all, or budget).
 fn explore(
     d: &mut Driver,
     s: &Scenario,
     cursor: Option<(u32, Sym, Sym)>,
-    run: &Run,
+    chans: Vec<(u32, Sym, Sym)>,
 ) -> Result<bool, EvalError> {
-    for ch in channels(run, d.params.eff) {
+    for ch in chans {
         if cursor.is_some_and(|c| ch <= c) {
             continue;
         }
@@ -484,10 +494,16 @@ fn explore(
         let mut next = s.clone();
         next.omissions.insert((ch.1, ch.2, ch.0));
         let r = d.run(&next, false)?;
-        if r.is_violation() && d.found(r.clone()) {
-            return Ok(false);
+        let sub = channels(&r, d.params.eff);
+        if r.is_violation() {
+            if d.found(r) {
+                return Ok(false);
+            }
+        } else {
+            // Free the run before going deeper: only its channels are needed.
+            drop(r);
         }
-        if !explore(d, &next, Some(ch), &r)? {
+        if !explore(d, &next, Some(ch), sub)? {
             return Ok(false);
         }
     }
