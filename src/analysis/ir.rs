@@ -213,8 +213,6 @@ pub struct Program {
     pub same_time_scc: Vec<u32>,
     /// The rules deriving each relation.
     pub rules_by_head: Vec<Vec<RuleId>>,
-    /// The `@T` constants that body atoms read (the evaluator keeps those timesteps).
-    pub time_refs: Vec<u32>,
 }
 
 impl Program {

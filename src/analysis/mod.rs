@@ -11,7 +11,7 @@ pub mod pretty;
 use crate::diag::Diagnostic;
 use crate::syntax::ast::{self, Clause, HeadAnn, HeadArg, Literal};
 use graph::{Edge, EdgeKind};
-use ir::{IrFact, RelId, RelInfo, Step, TimeRef};
+use ir::{IrFact, RelId, RelInfo, Step};
 use std::collections::HashMap;
 
 /// The outcome of analysing a program: all diagnostics (errors and warnings), and the
@@ -168,28 +168,19 @@ fn lower_program(
         }
     }
     p.indexes = vec![Vec::new(); p.rels.len()];
-    let mut time_refs = Vec::new();
     for r in &p.rules {
         for plan in std::iter::once(&r.full).chain(r.deltas.iter()) {
             for step in &plan.steps {
-                let (rel, key, time) = match step {
-                    Step::Scan { rel, key, time, .. } | Step::Absent { rel, key, time, .. } => {
-                        (rel, key, time)
-                    }
+                let (rel, key) = match step {
+                    Step::Scan { rel, key, .. } | Step::Absent { rel, key, .. } => (rel, key),
                     Step::Filter { .. } => continue,
                 };
                 if !p.indexes[*rel as usize].contains(key) {
                     p.indexes[*rel as usize].push(key.clone());
                 }
-                if let TimeRef::At(t) = time {
-                    time_refs.push(*t);
-                }
             }
         }
     }
-    time_refs.sort_unstable();
-    time_refs.dedup();
-    p.time_refs = time_refs;
     p.crash_rel = rel_ids.get("crash").copied();
     p.pre_rel = rel_ids.get("pre").copied();
     p.post_rel = rel_ids.get("post").copied();

@@ -73,6 +73,8 @@ impl<'p> Encoder<'p> {
         nodes: &[Sym],
         negative_support: bool,
     ) -> Self {
+        let atoms: Vec<RuleAtoms> = program.rules.iter().map(rule_atoms).collect();
+        let domains = domains(program, &atoms);
         let mut enc = Encoder {
             program,
             eot,
@@ -86,8 +88,8 @@ impl<'p> Encoder<'p> {
             down: FxHashMap::default(),
             faults: Vec::new(),
             tot: Totalizer::default(),
-            atoms: std::rc::Rc::new(program.rules.iter().map(rule_atoms).collect()),
-            domains: domains(program),
+            atoms: std::rc::Rc::new(atoms),
+            domains,
             clauses: 0,
         };
         enc.crash_vars(crashes);
@@ -842,7 +844,7 @@ type Domain = Option<std::collections::BTreeSet<Value>>;
 /// Static value domains of every column of every relation: the constants of facts and rule
 /// heads, flowing through rule variables (a least fixpoint over sets; arithmetic, `count`
 /// and `sum` make a column unknown). Every tuple of any run has its values in these domains.
-fn domains(program: &Program) -> Vec<Vec<Domain>> {
+fn domains(program: &Program, atoms: &[RuleAtoms]) -> Vec<Vec<Domain>> {
     let mut dom: Vec<Vec<Domain>> =
         program.rels.iter().map(|r| vec![Some(Default::default()); r.arity]).collect();
     if let Some(c) = program.crash_rel {
@@ -858,7 +860,7 @@ fn domains(program: &Program) -> Vec<Vec<Domain>> {
     loop {
         let mut changed = false;
         for rule in &program.rules {
-            let (pos, _) = rule_atoms(rule);
+            let pos = &atoms[rule.id as usize].0;
             // A variable ranges over the intersection of the domains of its positive columns.
             let mut var: Vec<Option<Domain>> = vec![None; rule.nvars];
             for (i, args) in pos.iter().enumerate() {
