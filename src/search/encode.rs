@@ -62,6 +62,11 @@ pub struct Encoder<'p> {
     domains: Vec<Vec<Domain>>,
     /// Number of clauses added (for stats).
     pub clauses: usize,
+    /// Debugging aid (`LDFI_TRACE=1`): a description of each auxiliary variable, so the
+    /// variables a hypothesis's model sets can be printed.
+    trace: Option<FxHashMap<u32, String>>,
+    /// With `LDFI_TRACE`: the traced variables of each hypothesis of the last batch.
+    pub traces: Vec<Vec<String>>,
 }
 
 impl<'p> Encoder<'p> {
@@ -91,6 +96,8 @@ impl<'p> Encoder<'p> {
             atoms: std::rc::Rc::new(atoms),
             domains,
             clauses: 0,
+            trace: std::env::var_os("LDFI_TRACE").map(|_| FxHashMap::default()),
+            traces: Vec::new(),
         };
         enc.crash_vars(crashes);
         let crash_lits: Vec<Lit> = enc.crash.values().copied().collect();
@@ -283,6 +290,10 @@ impl<'p> Encoder<'p> {
         let first_size = *min_size;
         while out.len() < cap {
             let Some(h) = self.next_with(min_size, act) else { break };
+            if self.trace.is_some() {
+                let t = self.trace_model();
+                self.traces.push(t);
+            }
             // Block it for the rest of this batch only (the activation literal is retired).
             let mut cl = vec![!act];
             cl.extend(self.hypothesis_lits(&h).into_iter().map(|l| !l));
@@ -324,6 +335,29 @@ impl<'p> Encoder<'p> {
         }
     }
 
+    fn name(&mut self, l: Lit, what: impl FnOnce() -> String) {
+        if let Some(t) = &mut self.trace {
+            t.insert(l.var().idx32(), what());
+        }
+    }
+
+    /// The described variables the current model sets true (debugging aid).
+    pub fn trace_model(&self) -> Vec<String> {
+        let Some(t) = &self.trace else { return Vec::new() };
+        let mut out: Vec<(u32, &String)> = t
+            .iter()
+            .filter(|(&v, _)| {
+                matches!(
+                    self.solver.lit_val(rustsat::types::Var::new(v).pos_lit()),
+                    Ok(TernaryVal::True)
+                )
+            })
+            .map(|(v, s)| (*v, s))
+            .collect();
+        out.sort();
+        out.into_iter().map(|(_, s)| s.clone()).collect()
+    }
+
     fn model(&self) -> Hypothesis {
         let val = |l: Lit| matches!(self.solver.lit_val(l), Ok(TernaryVal::True));
         Hypothesis {
@@ -358,6 +392,11 @@ impl RunEncoding<'_> {
             return l;
         }
         let l = enc.lit();
+        let run = self.run;
+        enc.name(l, || {
+            let r = run.tuples.rec(id);
+            format!("lost {}@{}", enc.program.show_tuple(r.rel, &r.vals), r.time)
+        });
         self.tuple.insert(id, l);
         self.queue.push(id);
         l
@@ -368,6 +407,11 @@ impl RunEncoding<'_> {
             return l;
         }
         let l = enc.lit();
+        let run = self.run;
+        enc.name(l, || {
+            let r = run.tuples.rec(id);
+            format!("holds {}@{}", enc.program.show_tuple(r.rel, &r.vals), r.time)
+        });
         self.holds.insert(id, l);
         self.hqueue.push(id);
         l
@@ -564,6 +608,7 @@ impl RunEncoding<'_> {
         // Reserve the entry first: the recursion below may come back to (q, P, t) through
         // the component of q (those edges are skipped) or through time (never back to t).
         let g = enc.lit();
+        enc.name(g, || format!("gain {}@{t}", show_pattern(program, q, pattern)));
         self.gain.insert(key.clone(), Some(g));
         let mut cl = vec![!g];
         cl.extend(self.rederive_causes(enc, q, pattern, t));
@@ -610,35 +655,117 @@ impl RunEncoding<'_> {
                     Some(col) if head == q => self.group_exists(q, pattern, col, t),
                     Some(_) => true,
                 };
+                // A new firing needs every body atom to hold: an atom with no matching tuple
+                // in the run must gain one, and a negated atom that certainly blocks (every
+                // column fixed by the head or a wildcard) must lose its tuples. These are
+                // required together; only when there are none can any single change of an
+                // input be the cause.
+                let mut required = Vec::new();
+                let mut changes = Vec::new();
+                let mut impossible = false;
                 for (i, &(p, time)) in rule.positives.iter().enumerate() {
                     let Some(pt) = at(time, body_t) else { continue };
                     let pat = atom_pattern(&pos[i], &binding);
                     let internal = rule.ann == HeadAnn::None
                         && pt == t
                         && program.same_time_scc[p as usize] == scc;
-                    if !internal {
-                        cl.extend(self.gain_var(enc, p, &pat, pt));
+                    if internal {
+                        if agg_change {
+                            changes.extend(self.loss_var(enc, p, &pat, pt));
+                        }
+                        continue;
                     }
+                    if !self.has_match(p, &pat, pt) {
+                        match self.gain_var(enc, p, &pat, pt) {
+                            Some(g) => required.push(g),
+                            None => impossible = true,
+                        }
+                        continue;
+                    }
+                    changes.extend(self.gain_var(enc, p, &pat, pt));
                     if agg_change {
-                        cl.extend(self.loss_var(enc, p, &pat, pt));
+                        changes.extend(self.loss_var(enc, p, &pat, pt));
                     }
                 }
                 for (i, &(n, time)) in rule.negatives.iter().enumerate() {
                     let Some(nt) = at(time, body_t) else { continue };
                     if Some(n) != program.crash_rel {
                         let pat = atom_pattern(&neg[i], &binding);
-                        cl.extend(self.loss_var(enc, n, &pat, nt));
+                        let loss = self.loss_var(enc, n, &pat, nt);
+                        if determined(&neg[i], &binding) && self.has_match(n, &pat, nt) {
+                            match loss {
+                                Some(l) => required.push(l),
+                                None => impossible = true,
+                            }
+                            continue;
+                        }
+                        changes.extend(loss);
                         if agg_change {
                             // A negated atom that starts blocking a binding changes the result.
-                            cl.extend(self.gain_var(enc, n, &pat, nt));
+                            changes.extend(self.gain_var(enc, n, &pat, nt));
                         }
                     } else if agg_change {
-                        cl.extend(self.anycrash_var(enc));
+                        changes.extend(self.anycrash_var(enc));
                     }
+                }
+                if impossible {
+                    continue;
+                }
+                // A message is only sent by a sender that is still up.
+                let mut alive = None;
+                if rule.ann == HeadAnn::Async {
+                    let sender = match rule.location {
+                        ArgPat::Const(c) => Some(c),
+                        ArgPat::Bind(v) | ArgPat::Check(v) => binding[v as usize],
+                        ArgPat::Wild => None,
+                    };
+                    if let Some(Value::Sym(n)) = sender {
+                        alive = enc.down_var(n, body_t).map(|d| !d);
+                    }
+                }
+                if required.is_empty() {
+                    if changes.is_empty() {
+                        continue;
+                    }
+                    match alive {
+                        None => cl.extend(changes),
+                        Some(a) => {
+                            let r = enc.lit();
+                            enc.clause(&[!r, a]);
+                            let mut c = vec![!r];
+                            c.extend(changes);
+                            enc.clause(&c);
+                            cl.push(r);
+                        }
+                    }
+                    continue;
+                }
+                required.extend(alive);
+                if required.len() == 1 {
+                    cl.push(required[0]);
+                } else {
+                    let r = enc.lit();
+                    for &q in &required {
+                        enc.clause(&[!r, q]);
+                    }
+                    cl.push(r);
                 }
             }
         }
         cl
+    }
+
+    /// Some tuple of r at t matches the pattern.
+    fn has_match(&self, r: RelId, pattern: &[Option<Value>], t: u32) -> bool {
+        let Some(store) = self.run.tuples.store(t) else { return false };
+        if pattern.iter().all(Option::is_some) {
+            let vals: Vec<Value> = pattern.iter().map(|p| p.unwrap_or(Value::Int(0))).collect();
+            return store.rels[r as usize].get(&vals).is_some();
+        }
+        store.rels[r as usize]
+            .list
+            .iter()
+            .any(|&id| matches(pattern, &self.run.tuples.rec(id).vals))
     }
 
     /// Some tuple of q at t matches the pattern on every column but `agg_col`.
@@ -727,6 +854,7 @@ impl RunEncoding<'_> {
             return None;
         }
         let l = enc.lit();
+        enc.name(l, || format!("loss {}@{t}", show_pattern(enc.program, r, pattern)));
         self.loss.insert(key, Some(l));
         let mut cl = vec![!l];
         for id in ids {
@@ -772,6 +900,14 @@ impl RunEncoding<'_> {
 /// A tuple pattern: `None` matches any value.
 type Pattern = Box<[Option<Value>]>;
 
+fn show_pattern(program: &Program, rel: RelId, pattern: &[Option<Value>]) -> String {
+    let args: Vec<String> = pattern
+        .iter()
+        .map(|p| p.map_or("_".to_string(), |v| program.symbols.show(v).to_string()))
+        .collect();
+    format!("{}({})", program.rel_name(rel), args.join(", "))
+}
+
 fn matches(pattern: &[Option<Value>], vals: &[Value]) -> bool {
     pattern.iter().zip(vals).all(|(p, v)| p.is_none_or(|p| p == *v))
 }
@@ -812,6 +948,15 @@ fn atom_pattern(args: &[ArgPat], binding: &[Option<Value>]) -> Pattern {
             ArgPat::Wild => None,
         })
         .collect()
+}
+
+/// Every column of the atom is a constant, a wildcard or a variable the binding fixes: a
+/// matching tuple then blocks a `notin` of it whatever the rest of the binding.
+fn determined(args: &[ArgPat], binding: &[Option<Value>]) -> bool {
+    args.iter().all(|a| match *a {
+        ArgPat::Bind(v) | ArgPat::Check(v) => binding[v as usize].is_some(),
+        ArgPat::Const(_) | ArgPat::Wild => true,
+    })
 }
 
 /// The argument patterns of a rule's (positive, negated) atoms, in source order.

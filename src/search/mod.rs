@@ -315,6 +315,11 @@ fn ldfi(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
         }
         let t0 = Instant::now();
         let mut batch = enc.next_batch(&mut size, ROUND);
+        if std::env::var_os("LDFI_TRACE").is_some() {
+            for (h, why) in batch.iter().zip(enc.traces.drain(..)) {
+                eprintln!("hypothesis {h:?}:\n  {}", why.join("\n  "));
+            }
+        }
         d.stats.solve_time += t0.elapsed();
         d.stats.clauses = enc.clauses as u64;
         if batch.is_empty() {
