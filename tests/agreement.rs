@@ -322,6 +322,19 @@ impl Gen {
         }
     }
 
+    /// A negated crash atom for a rule whose location variable is `N`: the node's own
+    /// crash, a given node's crash, a crash at a given time, or a given node at a given time.
+    fn crash_atom(&mut self) -> String {
+        let c = self.constant(Ty::Node);
+        let t = self.rng.gen_range(1..=3);
+        match self.rng.gen_range(0..5) {
+            0 | 1 => "notin crash(N, N, _)".to_string(),
+            2 => format!("notin crash(_, {c}, _)"),
+            3 => format!("notin crash(N, _, {t})"),
+            _ => format!("notin crash(N, {c}, {t})"),
+        }
+    }
+
     fn bound_var(&mut self, vars: &[(String, Ty)], ty: Ty) -> Option<String> {
         let c: Vec<&String> = vars.iter().filter(|(_, t)| *t == ty).map(|(v, _)| v).collect();
         if c.is_empty() {
@@ -515,7 +528,8 @@ impl Gen {
                 body.push(n);
             }
             if self.rng.gen_bool(0.4) {
-                body.push("notin crash(N, N, _)".to_string());
+                let c = self.crash_atom();
+                body.push(c);
             }
             let head_tys: Vec<Ty> =
                 if self.rng.gen_bool(0.5) { vec![Ty::Node] } else { vec![Ty::Node, Ty::Node] };
@@ -532,7 +546,8 @@ impl Gen {
             for _ in 0..self.rng.gen_range(1..=2) {
                 let (mut body, vars) = self.body(2, false);
                 if rel == "pre" && self.rng.gen_bool(0.4) {
-                    body.push("notin crash(N, N, _)".to_string());
+                    let c = self.crash_atom();
+                    body.push(c);
                 }
                 let head = self.head(rel, &tys, &vars, "");
                 out.push(format!("{head} :- {};", body.join(", ")));
@@ -566,7 +581,7 @@ fn ldfi_agrees_with_exhaustive_on_generated_programs() {
         let nodes: Vec<Sym> = g.nodes.iter().map(|n| program.symbols.intern(n)).collect();
         let eot = g.rng.gen_range(3..=5);
         let eff = if g.rng.gen_bool(0.1) { 0 } else { g.rng.gen_range(2..=3u32.min(eot)) };
-        let crashes = g.rng.gen_range(0..=1);
+        let crashes = [0, 0, 1, 1, 2][g.rng.gen_range(0..5)];
         let b = Bounds { eot, eff, crashes, nodes };
         let bounds = format!("eot={eot} eff={eff} crashes={crashes} nodes={}", g.nodes.join(","));
         let result = compare(&program, &b, 20_000, Duration::from_secs(2), Duration::from_secs(5));

@@ -67,7 +67,30 @@ pub struct Encoder<'p> {
     trace: Option<FxHashMap<u32, String>>,
     /// With `LDFI_TRACE`: the traced variables of each hypothesis of the last batch.
     pub traces: Vec<Vec<String>>,
+    /// Shared across runs (see [`Encoder::learn`]): b(x) and h(x) of every tuple by
+    /// identity, the definition literals by what they define, and the clauses added.
+    shared: Shared,
 }
+
+/// Variables and clauses shared by the encodings of all runs.
+///
+/// b(x) means "x is absent under the hypothesis" and h(x) "x may be present under it":
+/// neither depends on the run x was seen in, and every run's lineage gives valid necessary
+/// conditions for them, so a tuple met in several runs gets one variable constrained by all
+/// of them. Definition variables (`v -> OR lits`, `v -> AND lits`) are hash-consed on their
+/// literals, and clauses are added once: a run that repeats most of an earlier run's lineage
+/// adds almost nothing to the solver.
+#[derive(Default)]
+struct Shared {
+    lost: FxHashMap<TupleKey, Lit>,
+    holds: FxHashMap<TupleKey, Lit>,
+    or_defs: FxHashMap<Box<[Lit]>, Lit>,
+    and_defs: FxHashMap<Box<[Lit]>, Lit>,
+    clauses: rustc_hash::FxHashSet<Box<[Lit]>>,
+}
+
+/// A tuple's identity across runs: relation, time, values.
+type TupleKey = (RelId, u32, Box<[Value]>);
 
 impl<'p> Encoder<'p> {
     pub fn new(
@@ -98,6 +121,7 @@ impl<'p> Encoder<'p> {
             clauses: 0,
             trace: std::env::var_os("LDFI_TRACE").map(|_| FxHashMap::default()),
             traces: Vec::new(),
+            shared: Shared::default(),
         };
         enc.crash_vars(crashes);
         let crash_lits: Vec<Lit> = enc.crash.values().copied().collect();
@@ -110,19 +134,66 @@ impl<'p> Encoder<'p> {
     }
 
     /// A literal implying the disjunction of `lits` (`None` when empty; the literal itself
-    /// when there is one).
-    fn or_var(&mut self, lits: Vec<Lit>) -> Option<Lit> {
+    /// when there is one). Equal disjunctions share one literal.
+    fn or_var(&mut self, mut lits: Vec<Lit>) -> Option<Lit> {
+        lits.sort_unstable();
+        lits.dedup();
         match lits.len() {
             0 => None,
             1 => Some(lits[0]),
             _ => {
+                if let Some(&v) = self.shared.or_defs.get(lits.as_slice()) {
+                    return Some(v);
+                }
                 let v = self.lit();
                 let mut cl = vec![!v];
-                cl.extend(lits);
+                cl.extend(&lits);
                 self.clause(&cl);
+                self.shared.or_defs.insert(lits.into(), v);
                 Some(v)
             }
         }
+    }
+
+    /// A literal implying every literal of `lits` (which must not be empty). Equal
+    /// conjunctions share one literal.
+    fn and_var(&mut self, mut lits: Vec<Lit>) -> Lit {
+        lits.sort_unstable();
+        lits.dedup();
+        if lits.len() == 1 {
+            return lits[0];
+        }
+        if let Some(&v) = self.shared.and_defs.get(lits.as_slice()) {
+            return v;
+        }
+        let v = self.lit();
+        for &l in &lits {
+            self.clause(&[!v, l]);
+        }
+        self.shared.and_defs.insert(lits.into(), v);
+        v
+    }
+
+    /// Add a clause unless the same clause was added before.
+    fn clause_once(&mut self, lits: &[Lit]) {
+        let mut key = lits.to_vec();
+        key.sort_unstable();
+        key.dedup();
+        if self.shared.clauses.insert(key.into()) {
+            self.clause(lits);
+        }
+    }
+
+    /// The shared b(x) (`holds == false`) or h(x) variable of a tuple, and whether it is new.
+    fn tuple_lit(&mut self, key: TupleKey, holds: bool) -> (Lit, bool) {
+        let map = if holds { &self.shared.holds } else { &self.shared.lost };
+        if let Some(&l) = map.get(&key) {
+            return (l, false);
+        }
+        let l = self.lit();
+        let map = if holds { &mut self.shared.holds } else { &mut self.shared.lost };
+        map.insert(key, l);
+        (l, true)
     }
 
     fn clause(&mut self, lits: &[Lit]) {
@@ -238,10 +309,9 @@ impl<'p> Encoder<'p> {
             crashes: h.crashes.clone(),
         };
         let guard: Vec<Lit> = self.hypothesis_lits(&effective).into_iter().map(|l| !l).collect();
-        let crashed: Vec<Sym> = h.crashes.iter().map(|c| c.0).collect();
         let mut enc = RunEncoding {
             run,
-            crashed,
+            crashes: h.crashes.clone(),
             tuple: FxHashMap::default(),
             gain: FxHashMap::default(),
             loss: FxHashMap::default(),
@@ -249,6 +319,7 @@ impl<'p> Encoder<'p> {
             queue: Vec::new(),
             holds: FxHashMap::default(),
             hqueue: Vec::new(),
+            active: Default::default(),
         };
         let mut goal = guard;
         if let (Some(pre), Some(post)) = (self.program.pre_rel, self.program.post_rel) {
@@ -256,12 +327,9 @@ impl<'p> Encoder<'p> {
                 let vals = &run.tuples.rec(id).vals;
                 if let Some(p) = run.tuples.find(post, vals, self.eot) {
                     // A violation: the post tuple is lost while its pre tuple may still hold.
-                    let v = self.lit();
                     let b = enc.tuple_var(self, p);
                     let h = enc.holds_var(self, id);
-                    self.clause(&[!v, b]);
-                    self.clause(&[!v, h]);
-                    goal.push(v);
+                    goal.push(self.and_var(vec![b, h]));
                 }
             }
             if self.negative_support {
@@ -374,8 +442,9 @@ impl<'p> Encoder<'p> {
 /// The variables of one run's encoding.
 struct RunEncoding<'r> {
     run: &'r Run,
-    /// Nodes crashed in the run's fault set (they cannot crash again).
-    crashed: Vec<Sym>,
+    /// The run's crashes (node, time): their crash tuples are the run's own, not gains.
+    crashes: Vec<(Sym, u32)>,
+    /// b(x) of the run's tuples met so far (shared literals, each tuple encoded once per run).
     tuple: FxHashMap<TupleId, Lit>,
     gain: FxHashMap<(RelId, Pattern, u32), Option<Lit>>,
     loss: FxHashMap<(RelId, Pattern, u32), Option<Lit>>,
@@ -384,19 +453,28 @@ struct RunEncoding<'r> {
     /// h(x): x may still hold under the hypothesis (an over-approximation of holding).
     holds: FxHashMap<TupleId, Lit>,
     hqueue: Vec<TupleId>,
+    /// Gain patterns being encoded (a guard against recursion; see `gain_var`).
+    active: rustc_hash::FxHashSet<(RelId, Pattern, u32)>,
 }
 
 impl RunEncoding<'_> {
+    fn key(&self, id: TupleId) -> TupleKey {
+        let r = self.run.tuples.rec(id);
+        (r.rel, r.time, r.vals.clone())
+    }
+
     fn tuple_var(&mut self, enc: &mut Encoder, id: TupleId) -> Lit {
         if let Some(&l) = self.tuple.get(&id) {
             return l;
         }
-        let l = enc.lit();
-        let run = self.run;
-        enc.name(l, || {
-            let r = run.tuples.rec(id);
-            format!("lost {}@{}", enc.program.show_tuple(r.rel, &r.vals), r.time)
-        });
+        let (l, new) = enc.tuple_lit(self.key(id), false);
+        if new {
+            let run = self.run;
+            enc.name(l, || {
+                let r = run.tuples.rec(id);
+                format!("lost {}@{}", enc.program.show_tuple(r.rel, &r.vals), r.time)
+            });
+        }
         self.tuple.insert(id, l);
         self.queue.push(id);
         l
@@ -406,12 +484,14 @@ impl RunEncoding<'_> {
         if let Some(&l) = self.holds.get(&id) {
             return l;
         }
-        let l = enc.lit();
-        let run = self.run;
-        enc.name(l, || {
-            let r = run.tuples.rec(id);
-            format!("holds {}@{}", enc.program.show_tuple(r.rel, &r.vals), r.time)
-        });
+        let (l, new) = enc.tuple_lit(self.key(id), true);
+        if new {
+            let run = self.run;
+            enc.name(l, || {
+                let r = run.tuples.rec(id);
+                format!("holds {}@{}", enc.program.show_tuple(r.rel, &r.vals), r.time)
+            });
+        }
         self.holds.insert(id, l);
         self.hqueue.push(id);
         l
@@ -433,7 +513,7 @@ impl RunEncoding<'_> {
             self.holds.iter().filter_map(|(id, &h)| self.tuple.get(id).map(|&b| (b, h))).collect();
         both.sort_unstable();
         for (b, h) in both {
-            enc.clause(&[!b, !h]);
+            enc.clause_once(&[!b, !h]);
         }
     }
 
@@ -450,43 +530,39 @@ impl RunEncoding<'_> {
         }
         let mut cl = vec![!h];
         for f in firings {
-            let hf = enc.lit();
-            cl.push(hf);
+            let mut needs = Vec::new();
             let mut body: Vec<TupleId> = lineage.body_of(f).to_vec();
             body.sort_unstable();
             body.dedup();
             for y in body {
-                let hy = self.holds_var(enc, y);
-                enc.clause(&[!hf, hy]);
+                needs.push(self.holds_var(enc, y));
             }
             if let Some(m) = f.msg {
                 let msg = &run.messages[m as usize];
                 if msg.from != msg.to {
                     if msg.send_time < enc.eff {
-                        let o = enc.omit_var(msg.from, msg.to, msg.send_time);
-                        enc.clause(&[!hf, !o]);
+                        needs.push(!enc.omit_var(msg.from, msg.to, msg.send_time));
                     }
                     for t in 1..=msg.send_time {
                         if let Some(&c) = enc.crash.get(&(msg.from, t)) {
-                            enc.clause(&[!hf, !c]);
+                            needs.push(!c);
                         }
                     }
                 }
             }
+            if needs.is_empty() {
+                // This firing cannot be cut: x holds whatever the faults.
+                return;
+            }
+            cl.push(enc.and_var(needs));
         }
         if enc.negative_support {
             let rec = run.tuples.rec(id);
             let pattern: Pattern = rec.vals.iter().map(|v| Some(*v)).collect();
             let causes = self.rederive_causes(enc, rec.rel, &pattern, rec.time);
-            if !causes.is_empty() {
-                let nd = enc.lit();
-                let mut c = vec![!nd];
-                c.extend(causes);
-                enc.clause(&c);
-                cl.push(nd);
-            }
+            cl.extend(enc.or_var(causes));
         }
-        enc.clause(&cl);
+        enc.clause_once(&cl);
     }
 
     fn encode_tuple(&mut self, enc: &mut Encoder, id: TupleId) {
@@ -494,12 +570,25 @@ impl RunEncoding<'_> {
         let Some(lineage) = &run.lineage else { return };
         let b = self.tuple[&id];
         let firings: Vec<_> = lineage.firings_of(id).collect();
-        // Facts cannot be lost; crash tuples only appear with faults and are never lost.
-        if firings.is_empty() || firings.iter().any(|f| !matches!(f.source, Source::Rule(_))) {
-            enc.clause(&[!b]);
+        // Facts cannot be lost; a crash tuple is absent exactly when its crash is not chosen.
+        if firings.is_empty() || firings.iter().any(|f| f.source == Source::Fact) {
+            enc.clause_once(&[!b]);
             return;
         }
-        let single = firings.len() == 1;
+        if firings.iter().any(|f| f.source == Source::Crash) {
+            let rec = run.tuples.rec(id);
+            let crash = match (rec.vals.get(1), rec.vals.get(2)) {
+                (Some(&Value::Sym(n)), Some(&Value::Int(t))) => {
+                    enc.crash.get(&(n, t as u32)).copied()
+                }
+                _ => None,
+            };
+            match crash {
+                Some(c) => enc.clause_once(&[!b, !c]),
+                None => enc.clause_once(&[!b]),
+            }
+            return;
+        }
         for f in firings {
             let mut causes = Vec::new();
             let mut body: Vec<TupleId> = lineage.body_of(f).to_vec();
@@ -552,16 +641,13 @@ impl RunEncoding<'_> {
                     }
                 }
             }
-            if single {
-                let mut cl = vec![!b];
-                cl.extend(causes);
-                enc.clause(&cl);
-            } else {
-                let fv = enc.lit();
-                enc.clause(&[!b, fv]);
-                let mut cl = vec![!fv];
-                cl.extend(causes);
-                enc.clause(&cl);
+            match enc.or_var(causes) {
+                Some(fv) => enc.clause_once(&[!b, fv]),
+                None => {
+                    // This firing cannot be broken: x cannot be lost.
+                    enc.clause_once(&[!b]);
+                    return;
+                }
             }
         }
     }
@@ -587,7 +673,7 @@ impl RunEncoding<'_> {
         }
         let program = enc.program;
         if Some(q) == program.crash_rel {
-            return self.crash_gain_var(enc, pattern.get(1).copied().flatten());
+            return self.crash_gain_var(enc, pattern);
         }
         let key = (q, Pattern::from(pattern), t);
         if let Some(&g) = self.gain.get(&key) {
@@ -605,20 +691,21 @@ impl RunEncoding<'_> {
         if let Some(&g) = self.gain.get(&key) {
             return g;
         }
-        // Reserve the entry first: the recursion below may come back to (q, P, t) through
-        // the component of q (those edges are skipped) or through time (never back to t).
-        let g = enc.lit();
-        enc.name(g, || format!("gain {}@{t}", show_pattern(program, q, pattern)));
-        self.gain.insert(key.clone(), Some(g));
-        let mut cl = vec![!g];
-        cl.extend(self.rederive_causes(enc, q, pattern, t));
-        if cl.len() == 1 {
-            enc.clause(&[!g]);
-            self.gain.insert(key, None);
-            return None;
+        // The recursion below never comes back to (q, P, t): edges inside q's same-time
+        // component are skipped and every other edge goes to a lower component or an earlier
+        // time. Should it ever come back, an unconstrained literal stands in (it may be set
+        // true freely: an over-approximation, never a missed gain).
+        if !self.active.insert(key.clone()) {
+            return Some(enc.lit());
         }
-        enc.clause(&cl);
-        Some(g)
+        let causes = self.rederive_causes(enc, q, pattern, t);
+        self.active.remove(&key);
+        let g = enc.or_var(causes);
+        if let Some(g) = g {
+            enc.name(g, || format!("gain {}@{t}", show_pattern(program, q, pattern)));
+        }
+        self.gain.insert(key, g);
+        g
     }
 
     /// The ways a tuple of q matching P can get a derivation at t that the run does not
@@ -730,26 +817,14 @@ impl RunEncoding<'_> {
                     match alive {
                         None => cl.extend(changes),
                         Some(a) => {
-                            let r = enc.lit();
-                            enc.clause(&[!r, a]);
-                            let mut c = vec![!r];
-                            c.extend(changes);
-                            enc.clause(&c);
-                            cl.push(r);
+                            let changed = enc.or_var(changes).expect("changes is not empty");
+                            cl.push(enc.and_var(vec![a, changed]));
                         }
                     }
                     continue;
                 }
                 required.extend(alive);
-                if required.len() == 1 {
-                    cl.push(required[0]);
-                } else {
-                    let r = enc.lit();
-                    for &q in &required {
-                        enc.clause(&[!r, q]);
-                    }
-                    cl.push(r);
-                }
+                cl.push(enc.and_var(required));
             }
         }
         cl
@@ -853,34 +928,37 @@ impl RunEncoding<'_> {
             self.loss.insert(key, None);
             return None;
         }
-        let l = enc.lit();
-        enc.name(l, || format!("loss {}@{t}", show_pattern(enc.program, r, pattern)));
-        self.loss.insert(key, Some(l));
-        let mut cl = vec![!l];
-        for id in ids {
-            cl.push(self.tuple_var(enc, id));
+        let lits: Vec<Lit> = ids.into_iter().map(|id| self.tuple_var(enc, id)).collect();
+        let l = enc.or_var(lits);
+        if let Some(l) = l {
+            enc.name(l, || format!("loss {}@{t}", show_pattern(enc.program, r, pattern)));
         }
-        enc.clause(&cl);
-        Some(l)
+        self.loss.insert(key, l);
+        l
     }
 
-    /// `notin crash(_, n, _)` can become false: n (or, when the pattern leaves the crashed
-    /// node open, any node) crashes at some time.
-    fn crash_gain_var(
-        &mut self,
-        enc: &mut Encoder,
-        node: Option<crate::analysis::ir::Value>,
-    ) -> Option<Lit> {
-        let Some(crate::analysis::ir::Value::Sym(n)) = node else { return self.anycrash_var(enc) };
-        if self.crashed.contains(&n) {
-            return None;
+    /// `notin crash(_, n, t)` can become false: n (any node when the pattern leaves it open)
+    /// crashes at t (at any time when open), other than by a crash of this run's own.
+    fn crash_gain_var(&mut self, enc: &mut Encoder, pattern: &[Option<Value>]) -> Option<Lit> {
+        let node = pattern.get(1).copied().flatten();
+        let time = pattern.get(2).copied().flatten();
+        if node.is_none() && time.is_none() {
+            return self.anycrash_var(enc);
         }
-        let lits: Vec<Lit> =
-            enc.crash.iter().filter(|((m, _), _)| *m == n).map(|(_, &l)| l).collect();
+        let lits: Vec<Lit> = enc
+            .crash
+            .iter()
+            .filter(|((n, t), _)| {
+                node.is_none_or(|v| v == Value::Sym(*n))
+                    && time.is_none_or(|v| v == Value::Int(*t as i64))
+                    && !self.crashes.contains(&(*n, *t))
+            })
+            .map(|(_, &l)| l)
+            .collect();
         enc.or_var(lits)
     }
 
-    /// Some node not crashed in this run crashes.
+    /// Some crash other than this run's own happens.
     fn anycrash_var(&mut self, enc: &mut Encoder) -> Option<Lit> {
         if let Some(a) = self.anycrash {
             return a;
@@ -888,7 +966,7 @@ impl RunEncoding<'_> {
         let lits: Vec<Lit> = enc
             .crash
             .iter()
-            .filter(|((n, _), _)| !self.crashed.contains(n))
+            .filter(|(c, _)| !self.crashes.contains(c))
             .map(|(_, &l)| l)
             .collect();
         let a = enc.or_var(lits);
