@@ -60,6 +60,8 @@ pub struct Encoder<'p> {
     atoms: std::rc::Rc<Vec<RuleAtoms>>,
     /// Static value domain of each column of each relation.
     domains: Vec<Vec<Domain>>,
+    /// Relations faults cannot change (see [`stable_relations`]).
+    stable: Vec<bool>,
     /// Number of clauses added (for stats).
     pub clauses: usize,
     /// Debugging aid (`LDFI_TRACE=1`): a description of each auxiliary variable, so the
@@ -118,6 +120,7 @@ impl<'p> Encoder<'p> {
             tot: Totalizer::default(),
             atoms: std::rc::Rc::new(atoms),
             domains,
+            stable: stable_relations(program),
             clauses: 0,
             trace: std::env::var_os("LDFI_TRACE").map(|_| FxHashMap::default()),
             traces: Vec::new(),
@@ -260,7 +263,7 @@ impl<'p> Encoder<'p> {
         l
     }
 
-    /// d(n, t): n crashed at some time <= t.
+    /// d(n, t): n crashed at some time <= t (an equivalence).
     fn down_var(&mut self, n: Sym, t: u32) -> Option<Lit> {
         if self.crash.is_empty() || t == 0 {
             return None;
@@ -268,14 +271,18 @@ impl<'p> Encoder<'p> {
         if let Some(&l) = self.down.get(&(n, t)) {
             return Some(l);
         }
+        // d(n, t) <-> c(n, t) or d(n, t - 1): both directions, since "the sender is up" is
+        // used as a condition (not d) as well as "the sender is down" as a cause (d).
         let l = self.lit();
         self.down.insert((n, t), l);
         let mut cl = vec![!l];
         if let Some(&c) = self.crash.get(&(n, t)) {
             cl.push(c);
+            self.clause(&[!c, l]);
         }
         if let Some(prev) = self.down_var(n, t - 1) {
             cl.push(prev);
+            self.clause(&[!prev, l]);
         }
         self.clause(&cl);
         Some(l)
@@ -403,9 +410,13 @@ impl<'p> Encoder<'p> {
         }
     }
 
+    /// Describe a variable for `LDFI_TRACE` (the first description of a positive literal
+    /// wins: hash-consed literals serve several definitions).
     fn name(&mut self, l: Lit, what: impl FnOnce() -> String) {
         if let Some(t) = &mut self.trace {
-            t.insert(l.var().idx32(), what());
+            if l.is_pos() {
+                t.entry(l.var().idx32()).or_insert_with(what);
+            }
         }
     }
 
@@ -525,7 +536,11 @@ impl RunEncoding<'_> {
         let Some(lineage) = &run.lineage else { return };
         let h = self.holds[&id];
         let firings: Vec<_> = lineage.firings_of(id).collect();
-        if firings.is_empty() || firings.iter().any(|f| !matches!(f.source, Source::Rule(_))) {
+        let stable = enc.stable[run.tuples.rec(id).rel as usize];
+        if stable
+            || firings.is_empty()
+            || firings.iter().any(|f| !matches!(f.source, Source::Rule(_)))
+        {
             return;
         }
         let mut cl = vec![!h];
@@ -570,8 +585,10 @@ impl RunEncoding<'_> {
         let Some(lineage) = &run.lineage else { return };
         let b = self.tuple[&id];
         let firings: Vec<_> = lineage.firings_of(id).collect();
-        // Facts cannot be lost; a crash tuple is absent exactly when its crash is not chosen.
-        if firings.is_empty() || firings.iter().any(|f| f.source == Source::Fact) {
+        // Facts and stable tuples cannot be lost; a crash tuple is absent exactly when its
+        // crash is not chosen.
+        let stable = enc.stable[run.tuples.rec(id).rel as usize];
+        if stable || firings.is_empty() || firings.iter().any(|f| f.source == Source::Fact) {
             enc.clause_once(&[!b]);
             return;
         }
@@ -668,7 +685,7 @@ impl RunEncoding<'_> {
         pattern: &[Option<Value>],
         t: u32,
     ) -> Option<Lit> {
-        if t == 0 || t > self.run.eot {
+        if t == 0 || t > self.run.eot || enc.stable[q as usize] {
             return None;
         }
         let program = enc.program;
@@ -733,101 +750,239 @@ impl RunEncoding<'_> {
                 let binding =
                     if head == q { bind_head(rule, pattern) } else { Some(vec![None; rule.nvars]) };
                 let Some(binding) = binding else { continue };
-                let atoms = std::rc::Rc::clone(&enc.atoms);
-                let (pos, neg) = &atoms[rid as usize];
-                // Losing bindings only changes the value of a group that has bindings: a
-                // group absent from the run cannot appear by losses.
-                let agg_change = match rule.agg {
-                    None => false,
-                    Some(col) if head == q => self.group_exists(q, pattern, col, t),
-                    Some(_) => true,
-                };
-                // A new firing needs every body atom to hold: an atom with no matching tuple
-                // in the run must gain one, and a negated atom that certainly blocks (every
-                // column fixed by the head or a wildcard) must lose its tuples. These are
-                // required together; only when there are none can any single change of an
-                // input be the cause.
-                let mut required = Vec::new();
-                let mut changes = Vec::new();
-                let mut impossible = false;
-                for (i, &(p, time)) in rule.positives.iter().enumerate() {
-                    let Some(pt) = at(time, body_t) else { continue };
-                    let pat = atom_pattern(&pos[i], &binding);
-                    let internal = rule.ann == HeadAnn::None
-                        && pt == t
-                        && program.same_time_scc[p as usize] == scc;
-                    if internal {
-                        if agg_change {
-                            changes.extend(self.loss_var(enc, p, &pat, pt));
-                        }
-                        continue;
-                    }
-                    if !self.has_match(p, &pat, pt) {
-                        match self.gain_var(enc, p, &pat, pt) {
-                            Some(g) => required.push(g),
-                            None => impossible = true,
-                        }
-                        continue;
-                    }
-                    changes.extend(self.gain_var(enc, p, &pat, pt));
-                    if agg_change {
-                        changes.extend(self.loss_var(enc, p, &pat, pt));
-                    }
+                for binding in self.instances(enc, rule, binding, body_t) {
+                    let inst = Instance { rule, binding: &binding, derives_q: head == q, body_t };
+                    cl.extend(self.instance_cause(enc, &inst, pattern, t));
                 }
-                for (i, &(n, time)) in rule.negatives.iter().enumerate() {
-                    let Some(nt) = at(time, body_t) else { continue };
-                    if Some(n) != program.crash_rel {
-                        let pat = atom_pattern(&neg[i], &binding);
-                        let loss = self.loss_var(enc, n, &pat, nt);
-                        if determined(&neg[i], &binding) && self.has_match(n, &pat, nt) {
-                            match loss {
-                                Some(l) => required.push(l),
-                                None => impossible = true,
-                            }
-                            continue;
-                        }
-                        changes.extend(loss);
-                        if agg_change {
-                            // A negated atom that starts blocking a binding changes the result.
-                            changes.extend(self.gain_var(enc, n, &pat, nt));
-                        }
-                    } else if agg_change {
-                        changes.extend(self.anycrash_var(enc));
-                    }
-                }
-                if impossible {
-                    continue;
-                }
-                // A message is only sent by a sender that is still up.
-                let mut alive = None;
-                if rule.ann == HeadAnn::Async {
-                    let sender = match rule.location {
-                        ArgPat::Const(c) => Some(c),
-                        ArgPat::Bind(v) | ArgPat::Check(v) => binding[v as usize],
-                        ArgPat::Wild => None,
-                    };
-                    if let Some(Value::Sym(n)) = sender {
-                        alive = enc.down_var(n, body_t).map(|d| !d);
-                    }
-                }
-                if required.is_empty() {
-                    if changes.is_empty() {
-                        continue;
-                    }
-                    match alive {
-                        None => cl.extend(changes),
-                        Some(a) => {
-                            let changed = enc.or_var(changes).expect("changes is not empty");
-                            cl.push(enc.and_var(vec![a, changed]));
-                        }
-                    }
-                    continue;
-                }
-                required.extend(alive);
-                cl.push(enc.and_var(required));
             }
         }
+        cl.extend(self.redelivery_causes(enc, q, pattern, t));
         cl
+    }
+
+    /// A message of q the run sent but lost (omitted, or its sender was down) arrives
+    /// under a hypothesis that does not repeat that fault, with no change to its inputs.
+    fn redelivery_causes(
+        &mut self,
+        enc: &mut Encoder,
+        q: RelId,
+        pattern: &[Option<Value>],
+        t: u32,
+    ) -> Vec<Lit> {
+        let run = self.run;
+        let mut out = Vec::new();
+        for m in &run.messages {
+            if m.rel != q
+                || m.send_time + 1 != t
+                || m.status == crate::eval::MsgStatus::Delivered
+                || !matches(pattern, &m.vals)
+            {
+                continue;
+            }
+            let mut needs = Vec::new();
+            if m.send_time < enc.eff {
+                needs.push(!enc.omit_var(m.from, m.to, m.send_time));
+            }
+            needs.extend(enc.down_var(m.from, m.send_time).map(|d| !d));
+            if !needs.is_empty() {
+                out.push(enc.and_var(needs));
+            }
+        }
+        out
+    }
+
+    /// The bindings a new firing of `rule` can have, as far as the run's stable relations
+    /// (the same in every run, see [`stable_relations`]) and the rule's conditions tell: the
+    /// binding extended by every combination of matching stable tuples, minus those a
+    /// condition rejects. Aggregate rules (whose groups mix bindings) and combinations beyond
+    /// a small cap keep the binding unextended.
+    fn instances(
+        &self,
+        enc: &Encoder,
+        rule: &IrRule,
+        binding: Vec<Option<Value>>,
+        body_t: u32,
+    ) -> Vec<Vec<Option<Value>>> {
+        let (pos, _) = &enc.atoms[rule.id as usize];
+        let mut out = vec![binding];
+        if rule.agg.is_none() {
+            for (i, &(p, time)) in rule.positives.iter().enumerate() {
+                if !enc.stable[p as usize] {
+                    continue;
+                }
+                let Some(pt) = at(time, body_t) else { continue };
+                let Some(store) = self.run.tuples.store(pt) else { return Vec::new() };
+                let mut next = Vec::new();
+                for b in &out {
+                    let pat = atom_pattern(&pos[i], b);
+                    for &id in &store.rels[p as usize].list {
+                        let vals = &self.run.tuples.rec(id).vals;
+                        if !matches(&pat, vals) {
+                            continue;
+                        }
+                        let mut e = b.clone();
+                        for (a, v) in pos[i].iter().zip(vals.iter()) {
+                            if let ArgPat::Bind(x) | ArgPat::Check(x) = a {
+                                e[*x as usize] = Some(*v);
+                            }
+                        }
+                        next.push(e);
+                    }
+                }
+                if next.len() > MAX_INSTANCES {
+                    break;
+                }
+                out = next;
+            }
+        }
+        out.retain(|b| conditions_may_hold(enc.program, rule, b));
+        out
+    }
+
+    /// The literal of "the rule instance fires anew" (`None` when it cannot).
+    fn instance_cause(
+        &mut self,
+        enc: &mut Encoder,
+        inst: &Instance,
+        pattern: &[Option<Value>],
+        t: u32,
+    ) -> Option<Lit> {
+        let program = enc.program;
+        let Instance { rule, binding, derives_q, body_t } = *inst;
+        let scc = program.same_time_scc[rule.head_rel as usize];
+        let rid = rule.id;
+        let atoms = std::rc::Rc::clone(&enc.atoms);
+        let (pos, neg) = &atoms[rid as usize];
+        // Losing bindings only changes the value of a group that has bindings: a
+        // group absent from the run cannot appear by losses.
+        let agg_change = match rule.agg {
+            None => false,
+            Some(col) if derives_q => self.group_exists(rule.head_rel, pattern, col, t),
+            Some(_) => true,
+        };
+        // A new firing needs every body atom to hold: an atom with no matching tuple
+        // in the run must gain one, and a negated atom that certainly blocks (every
+        // column fixed by the head or a wildcard) must lose its tuples. These are
+        // required together; only when there are none can any single change of an
+        // input be the cause.
+        let mut required = Vec::new();
+        let mut changes = Vec::new();
+        let mut impossible = false;
+        // A count can only reach a value at or above its current one by gaining a
+        // binding, and one below it only by losing one.
+        let (gain_like, loss_like) = match self.count_direction(rule, derives_q, pattern, t) {
+            Some(std::cmp::Ordering::Less) => (false, true),
+            Some(_) => (true, false),
+            None => (true, true),
+        };
+        for (i, &(p, time)) in rule.positives.iter().enumerate() {
+            let Some(pt) = at(time, body_t) else { continue };
+            let pat = atom_pattern(&pos[i], binding);
+            if enc.stable[p as usize] {
+                // The same in every run: it holds exactly when it holds in this one.
+                if !self.has_match(p, &pat, pt) {
+                    return None;
+                }
+                continue;
+            }
+            let internal =
+                rule.ann == HeadAnn::None && pt == t && program.same_time_scc[p as usize] == scc;
+            if internal {
+                if agg_change && loss_like {
+                    changes.extend(self.loss_var(enc, p, &pat, pt));
+                }
+                continue;
+            }
+            if !self.has_match(p, &pat, pt) {
+                match self.gain_var(enc, p, &pat, pt) {
+                    Some(g) => required.push(g),
+                    None => impossible = true,
+                }
+                continue;
+            }
+            if gain_like {
+                changes.extend(self.gain_var(enc, p, &pat, pt));
+            }
+            if agg_change && loss_like {
+                changes.extend(self.loss_var(enc, p, &pat, pt));
+            }
+        }
+        for (i, &(n, time)) in rule.negatives.iter().enumerate() {
+            let Some(nt) = at(time, body_t) else { continue };
+            if Some(n) != program.crash_rel {
+                let pat = atom_pattern(&neg[i], binding);
+                let loss = self.loss_var(enc, n, &pat, nt);
+                if determined(&neg[i], binding) && self.has_match(n, &pat, nt) {
+                    match loss {
+                        Some(l) => required.push(l),
+                        None => impossible = true,
+                    }
+                    continue;
+                }
+                if gain_like {
+                    changes.extend(loss);
+                }
+                if agg_change && loss_like {
+                    // A negated atom that starts blocking a binding changes the result.
+                    changes.extend(self.gain_var(enc, n, &pat, nt));
+                }
+            } else if agg_change && loss_like {
+                changes.extend(self.anycrash_var(enc));
+            }
+        }
+        if impossible {
+            return None;
+        }
+        // A message is only sent by a sender that is still up.
+        let mut alive = None;
+        if rule.ann == HeadAnn::Async {
+            let sender = match rule.location {
+                ArgPat::Const(c) => Some(c),
+                ArgPat::Bind(v) | ArgPat::Check(v) => binding[v as usize],
+                ArgPat::Wild => None,
+            };
+            if let Some(Value::Sym(n)) = sender {
+                alive = enc.down_var(n, body_t).map(|d| !d);
+            }
+        }
+        if required.is_empty() {
+            let changed = enc.or_var(changes)?;
+            return Some(match alive {
+                None => changed,
+                Some(a) => enc.and_var(vec![a, changed]),
+            });
+        }
+        required.extend(alive);
+        Some(enc.and_var(required))
+    }
+
+    /// For a `count` rule deriving q whose pattern fixes the count of a group the run has:
+    /// how the wanted count compares with the run's.
+    fn count_direction(
+        &self,
+        rule: &IrRule,
+        derives_q: bool,
+        pattern: &[Option<Value>],
+        t: u32,
+    ) -> Option<std::cmp::Ordering> {
+        let col = rule.agg.filter(|_| derives_q)?;
+        if !matches!(rule.head.get(col), Some(HeadTerm::Agg(AggKind::Count, _))) {
+            return None;
+        }
+        let Some(Value::Int(want)) = pattern.get(col).copied().flatten() else { return None };
+        let store = self.run.tuples.store(t)?;
+        store.rels[rule.head_rel as usize].list.iter().find_map(|&id| {
+            let vals = &self.run.tuples.rec(id).vals;
+            let same_group = pattern
+                .iter()
+                .zip(vals.iter())
+                .enumerate()
+                .all(|(c, (p, v))| c == col || p.is_none_or(|p| p == *v));
+            match (same_group, vals[col]) {
+                (true, Value::Int(have)) => Some(want.cmp(&have)),
+                _ => None,
+            }
+        })
     }
 
     /// Some tuple of r at t matches the pattern.
@@ -911,7 +1066,7 @@ impl RunEncoding<'_> {
         pattern: &[Option<Value>],
         t: u32,
     ) -> Option<Lit> {
-        if t == 0 || t > self.run.eot {
+        if t == 0 || t > self.run.eot || enc.stable[r as usize] {
             return None;
         }
         let key = (r, Pattern::from(pattern), t);
@@ -963,12 +1118,8 @@ impl RunEncoding<'_> {
         if let Some(a) = self.anycrash {
             return a;
         }
-        let lits: Vec<Lit> = enc
-            .crash
-            .iter()
-            .filter(|(c, _)| !self.crashes.contains(c))
-            .map(|(_, &l)| l)
-            .collect();
+        let lits: Vec<Lit> =
+            enc.crash.iter().filter(|(c, _)| !self.crashes.contains(c)).map(|(_, &l)| l).collect();
         let a = enc.or_var(lits);
         self.anycrash = Some(a);
         a
@@ -977,6 +1128,105 @@ impl RunEncoding<'_> {
 
 /// A tuple pattern: `None` matches any value.
 type Pattern = Box<[Option<Value>]>;
+
+/// A rule under a (partial) binding of its variables, evaluated at `body_t`.
+struct Instance<'a> {
+    rule: &'a IrRule,
+    binding: &'a [Option<Value>],
+    /// The rule derives the relation being asked about (else another of its component).
+    derives_q: bool,
+    body_t: u32,
+}
+
+/// Most rule instances one rule is split into by its stable atoms.
+const MAX_INSTANCES: usize = 64;
+
+/// False when a condition of the rule is certainly false under the binding (every variable
+/// it reads is bound); conditions that cannot be evaluated count as possibly true.
+fn conditions_may_hold(program: &Program, rule: &IrRule, binding: &[Option<Value>]) -> bool {
+    rule.full.steps.iter().all(|step| {
+        let Step::Filter { lhs, op, rhs } = step else { return true };
+        let (Some(a), Some(b)) = (eval_bound(lhs, binding), eval_bound(rhs, binding)) else {
+            return true;
+        };
+        use crate::syntax::ast::CmpOp;
+        match op {
+            CmpOp::Eq => a == b,
+            CmpOp::Ne => a != b,
+            _ => match program.symbols.compare(a, b) {
+                None => true,
+                Some(ord) => match op {
+                    CmpOp::Lt => ord.is_lt(),
+                    CmpOp::Gt => ord.is_gt(),
+                    CmpOp::Le => ord.is_le(),
+                    CmpOp::Ge => ord.is_ge(),
+                    CmpOp::Eq | CmpOp::Ne => true,
+                },
+            },
+        }
+    })
+}
+
+/// The value of an expression under a partial binding; `None` when a variable is unbound
+/// or the arithmetic fails (the evaluator reports those).
+fn eval_bound(e: &IrExpr, binding: &[Option<Value>]) -> Option<Value> {
+    use crate::syntax::ast::BinOp;
+    match e {
+        IrExpr::Var(v) => binding[*v as usize],
+        IrExpr::Const(c) => Some(*c),
+        IrExpr::Neg(a) => match eval_bound(a, binding)? {
+            Value::Int(x) => x.checked_neg().map(Value::Int),
+            Value::Sym(_) => None,
+        },
+        IrExpr::Bin(op, a, b) => {
+            let (Value::Int(x), Value::Int(y)) = (eval_bound(a, binding)?, eval_bound(b, binding)?)
+            else {
+                return None;
+            };
+            match op {
+                BinOp::Add => x.checked_add(y),
+                BinOp::Sub => x.checked_sub(y),
+                BinOp::Mul => x.checked_mul(y),
+                BinOp::Div => x.checked_div(y),
+                BinOp::Mod => x.checked_rem(y),
+            }
+            .map(Value::Int)
+        }
+    }
+}
+
+/// Relations whose tuples are the same in every run: they do not depend, through any rule,
+/// on a message (`@async` head) or on the crash oracle. Faults cannot change them.
+fn stable_relations(program: &Program) -> Vec<bool> {
+    let mut stable = vec![true; program.rels.len()];
+    if let Some(c) = program.crash_rel {
+        stable[c as usize] = false;
+    }
+    for rule in &program.rules {
+        if rule.ann == HeadAnn::Async {
+            stable[rule.head_rel as usize] = false;
+        }
+    }
+    loop {
+        let mut changed = false;
+        for rule in &program.rules {
+            let h = rule.head_rel as usize;
+            if stable[h]
+                && rule
+                    .positives
+                    .iter()
+                    .chain(rule.negatives.iter())
+                    .any(|&(r, _)| !stable[r as usize])
+            {
+                stable[h] = false;
+                changed = true;
+            }
+        }
+        if !changed {
+            return stable;
+        }
+    }
+}
 
 fn show_pattern(program: &Program, rel: RelId, pattern: &[Option<Value>]) -> String {
     let args: Vec<String> = pattern
