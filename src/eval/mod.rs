@@ -305,9 +305,21 @@ impl Stepped {
             .filter(|i| i.channel.is_none_or(|c| omit.binary_search(&c).is_err()))
             .map(|i| (i.rel, i.vals.clone()))
             .collect();
-        inputs.sort_unstable();
         inputs.dedup();
         Frontier { time: self.time + 1, inputs, past: self.past.clone() }
+    }
+
+    /// The inputs of `time + 1` before any omission at `time`, sorted by (relation, values)
+    /// (equal tuples are adjacent), each with the channel it rides on when an omission at
+    /// `time` can cut it. Filtering out the omitted channels and merging equal tuples gives
+    /// [`Frontier::inputs`] of [`Stepped::frontier`], in the same order.
+    pub fn inputs(&self) -> impl Iterator<Item = (Option<(Sym, Sym)>, RelId, &[Value])> {
+        self.next.iter().map(|i| (i.channel, i.rel, &*i.vals))
+    }
+
+    /// [`Frontier::past`] of the frontiers that follow this timestep.
+    pub fn past(&self) -> &[(u32, RelId, Box<[Value]>)] {
+        &self.past
     }
 }
 
@@ -393,7 +405,7 @@ impl<'p> Stepper<'p> {
             .collect();
         engine.step(t)?;
         let violated = t == self.params.eot && !engine.violations().is_empty();
-        let next = std::mem::take(&mut engine.pending)
+        let mut next: Vec<NextInput> = std::mem::take(&mut engine.pending)
             .into_iter()
             .map(|p| {
                 let channel = p
@@ -404,6 +416,7 @@ impl<'p> Stepper<'p> {
                 NextInput { channel, rel: p.rel, vals: p.vals }
             })
             .collect();
+        next.sort_unstable_by(|a, b| (a.rel, &a.vals).cmp(&(b.rel, &b.vals)));
         let mut past = at.past.clone();
         let store = engine.tuples.store(t).expect("the timestep just computed");
         for &(_, rel) in self.past_reads.iter().filter(|&&(pt, _)| pt == t) {

@@ -5,7 +5,7 @@
 pub mod encode;
 
 use crate::analysis::ir::{Program, RelId, Sym, Value};
-use crate::eval::{self, EvalError, Frontier, Run, RunParams, Scenario, Stepper};
+use crate::eval::{self, EvalError, Frontier, Run, RunParams, Scenario, Stepped, Stepper};
 use encode::{Encoder, Hypothesis};
 use num_bigint::BigUint;
 use rand::{Rng, SeedableRng};
@@ -481,20 +481,19 @@ impl Memo {
         id
     }
 
-    /// The canonical key of a frontier: its time, then its inputs, then its past tuples
-    /// (each as its timestep and id), all in the frontier's sorted order.
-    fn key(&mut self, f: &Frontier) -> Box<[u32]> {
-        let mut k = Vec::with_capacity(2 + f.inputs.len() + 2 * f.past.len());
-        k.push(f.time);
-        k.push(f.inputs.len() as u32);
-        for (rel, vals) in &f.inputs {
-            k.push(self.intern(*rel, vals));
-        }
-        for (time, rel, vals) in &f.past {
-            k.push(*time);
-            k.push(self.intern(*rel, vals));
-        }
-        k.into()
+    /// Intern what the frontiers after a timestep are made of: for each input (in
+    /// [`Stepped::inputs`] order) the index of its channel in `channels` and its id, and the
+    /// past tuples as (timestep, id).
+    fn successors(&mut self, stepped: &Stepped, channels: &[(Sym, Sym)]) -> Successors {
+        let inputs = stepped
+            .inputs()
+            .map(|(ch, rel, vals)| {
+                let ch = ch.and_then(|c| channels.binary_search(&c).ok());
+                (ch, self.intern(rel, vals))
+            })
+            .collect();
+        let past = stepped.past().iter().flat_map(|(t, rel, vals)| [*t, self.intern(*rel, vals)]);
+        Successors { time: stepped.time + 1, inputs, past: past.collect() }
     }
 
     fn insert(&mut self, key: Box<[u32]>) {
@@ -508,6 +507,35 @@ impl Memo {
     fn clear(&mut self) {
         self.good = FxHashSet::default();
         self.bytes = 0;
+    }
+}
+
+/// The interned ingredients of the frontiers that follow one timestep.
+struct Successors {
+    time: u32,
+    /// (index of the channel that can cut it, tuple id), sorted by tuple: equal ids adjacent.
+    inputs: Vec<(Option<usize>, u32)>,
+    /// (timestep, tuple id) of the past tuples, flattened.
+    past: Vec<u32>,
+}
+
+impl Successors {
+    /// The canonical key of the frontier where the channels marked in `omitted` are cut:
+    /// its time, the number of its inputs, their ids (deduplicated, in tuple order), then its
+    /// past tuples. Interning is injective, so equal keys mean equal frontiers.
+    fn key(&self, omitted: &[bool]) -> Box<[u32]> {
+        let mut k = Vec::with_capacity(2 + self.inputs.len() + self.past.len());
+        k.push(self.time);
+        k.push(0);
+        for &(ch, id) in &self.inputs {
+            if ch.is_some_and(|c| omitted[c]) || (k.len() > 2 && k[k.len() - 1] == id) {
+                continue;
+            }
+            k.push(id);
+        }
+        k[1] = (k.len() - 2) as u32;
+        k.extend_from_slice(&self.past);
+        k.into()
     }
 }
 
@@ -573,25 +601,29 @@ fn visit(d: &mut Driver, w: &mut Walk, at: &Frontier) -> Result<Flow, EvalError>
     }
     let channels = if t < d.params.eff { stepped.channels() } else { Vec::new() };
     let mut flow = Flow::Good;
+    let successors = w.memo.as_deref_mut().map(|memo| memo.successors(&stepped, &channels));
+    let mut omitted = vec![false; channels.len()];
     let mut subsets = Subsets::new(channels.len());
     while let Some(picked) = subsets.next() {
         // Checked per branch too: a node can have a huge number of memo-cut branches.
         if d.out_of_budget() {
             return Ok(Flow::Stop);
         }
-        let omit: Vec<(Sym, Sym)> = picked.iter().map(|&i| channels[i]).collect();
-        let next = stepped.frontier(&omit);
-        let key = match w.memo.as_deref_mut() {
-            Some(memo) => {
-                let key = memo.key(&next);
+        omitted.iter_mut().for_each(|o| *o = false);
+        picked.iter().for_each(|&i| omitted[i] = true);
+        let key = match (w.memo.as_deref(), &successors) {
+            (Some(memo), Some(succ)) => {
+                let key = succ.key(&omitted);
                 if memo.good.contains(&key) {
                     d.stats.memo_hits += 1;
                     continue;
                 }
                 Some(key)
             }
-            None => None,
+            _ => None,
         };
+        let omit: Vec<(Sym, Sym)> = picked.iter().map(|&i| channels[i]).collect();
+        let next = stepped.frontier(&omit);
         let depth = w.omissions.len();
         w.omissions.extend(omit.iter().map(|&(a, b)| (a, b, t)));
         let sub = visit(d, w, &next)?;
