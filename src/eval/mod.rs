@@ -1,7 +1,9 @@
 //! Evaluation: the timestep loop of LANGUAGE.md §4 under a fault scenario. Stratified
 //! semi-naive fixpoint per timestep over interned tuples with hash indexes; `@next` carries
 //! and `@async` messages between timesteps; lineage (every firing of every tuple) recorded as
-//! an arena of ids when asked for. Knows nothing of SAT.
+//! an arena of ids when asked for. [`Stepper`] computes a run one timestep at a time from
+//! any [`Frontier`] (the state entering a timestep), for searches that share the common
+//! prefixes of their runs. Knows nothing of SAT.
 
 pub mod store;
 

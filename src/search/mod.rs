@@ -94,6 +94,9 @@ pub struct RunRecord {
 pub struct Stats {
     /// Gross size of the fault space: every crash choice times every omission subset.
     pub fault_space: BigUint,
+    /// Complete executions, the baseline included. For `exhaustive`, the leaves evaluated
+    /// to EOT: branches cut by memoization are not counted, and replaying a violating leaf
+    /// to report it is not counted again.
     pub executions: u64,
     pub hypotheses: u64,
     pub eval_time: Duration,
@@ -451,9 +454,10 @@ fn exhaustive(d: &mut Driver) -> Result<bool, EvalError> {
     exhaustive_with(d, true)
 }
 
-/// Bytes of memo keys kept per crash choice; past it, new states are no longer memoized
-/// (sound: they are only explored again).
-const MEMO_MAX_BYTES: usize = 256 << 20;
+/// Bytes of memo keys kept (an estimate, with the set's overhead): when the memo reaches it,
+/// it is emptied and fills again with the states of the current part of the search, where
+/// most hits are. Forgetting is sound: a forgotten state is only explored again.
+const MEMO_MAX_BYTES: usize = 64 << 20;
 
 /// The states entering a timestep whose subtrees are known to hold only good runs, for one
 /// crash choice. Keys are frontiers with their tuples interned as u32 ids.
@@ -497,10 +501,11 @@ impl Memo {
     }
 
     fn insert(&mut self, key: Box<[u32]>) {
-        if self.bytes < MEMO_MAX_BYTES {
-            self.bytes += key.len() * 4 + 32;
-            self.good.insert(key);
+        if self.bytes >= MEMO_MAX_BYTES {
+            self.clear();
         }
+        self.bytes += key.len() * 4 + 48;
+        self.good.insert(key);
     }
 
     /// Forget the good states (a new crash choice changes every state's future).
