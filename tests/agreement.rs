@@ -13,6 +13,7 @@ use ldfi::eval::{self, Run, RunParams};
 use ldfi::search::{search, Outcome, SearchParams, Strategy, Verdict};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -636,6 +637,110 @@ fn ldfi_agrees_with_exhaustive_on_generated_programs() {
         failures.len(),
         failures[..failures.len().min(3)].join("\n")
     );
+}
+
+/// A fault set, comparable: (omissions, crashes), both sorted.
+type FaultKey = (Vec<(Sym, Sym, u32)>, Vec<(Sym, u32)>);
+
+/// Exhaustive with `--all` reports exactly the violating effective fault sets: on generated
+/// programs whose whole fault space is small, run every scenario (every crash choice times
+/// every omission subset), map each violating one to its effective fault set (the omissions
+/// that cut a message), and compare with the counterexamples of the memoized step-wise
+/// search. Memoization must never hide a violating branch. `LDFI_ALL_CASES` sets the number
+/// of cases (default 300).
+#[test]
+fn exhaustive_all_reports_every_violating_fault_set() {
+    let cases: u64 =
+        std::env::var("LDFI_ALL_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(300);
+    let base: u64 =
+        std::env::var("LDFI_PROPTEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let (mut checked, mut with_cx) = (0u64, 0u64);
+    for seed in base..base + cases {
+        let mut g = Gen::new(seed);
+        let text = g.program();
+        let Ok(loaded) = ldfi::syntax::load_str("gen.ded", &text) else { continue };
+        let Some(mut program) = ldfi::analysis::analyze(&loaded.program).program else {
+            continue;
+        };
+        let nodes: Vec<Sym> = g.nodes.iter().map(|n| program.symbols.intern(n)).collect();
+        let eot = g.rng.gen_range(3..=5);
+        let eff = if g.rng.gen_bool(0.1) { 0 } else { g.rng.gen_range(2..=3u32.min(eot)) };
+        let crashes = g.rng.gen_range(0..=1);
+        let mut channels = Vec::new();
+        for t in 1..eff {
+            for &x in &nodes {
+                for &y in nodes.iter().filter(|&&y| y != x) {
+                    channels.push((x, y, t));
+                }
+            }
+        }
+        let mut crash_sets: Vec<Vec<(Sym, u32)>> = vec![Vec::new()];
+        if crashes == 1 {
+            for &n in &nodes {
+                crash_sets.extend((1..=eot).map(|t| vec![(n, t)]));
+            }
+        }
+        if crash_sets.len() << channels.len() > 4096 {
+            continue;
+        }
+        let rp = RunParams {
+            eot,
+            nodes: nodes.clone(),
+            lineage: false,
+            tuple_cap: eval::DEFAULT_TUPLE_CAP,
+        };
+        match eval::run(&program, &rp, &eval::Scenario::default()) {
+            Ok(r) if !r.is_violation() => {}
+            _ => continue,
+        }
+        let mut expect: BTreeSet<FaultKey> = BTreeSet::new();
+        let mut failed = false;
+        for crashes in &crash_sets {
+            for mask in 0u32..1 << channels.len() {
+                let mut s = eval::Scenario { crashes: crashes.clone(), ..Default::default() };
+                for (i, &c) in channels.iter().enumerate() {
+                    if mask >> i & 1 == 1 {
+                        s.omissions.insert(c);
+                    }
+                }
+                match eval::run(&program, &rp, &s) {
+                    Ok(r) if r.is_violation() => {
+                        let cut = |&(a, b, t): &(Sym, Sym, u32)| {
+                            r.messages.iter().any(|m| {
+                                (m.from, m.to, m.send_time) == (a, b, t)
+                                    && m.status == eval::MsgStatus::Omitted
+                            })
+                        };
+                        expect.insert((
+                            s.omissions.iter().copied().filter(cut).collect(),
+                            crashes.clone(),
+                        ));
+                    }
+                    Ok(_) => {}
+                    Err(_) => failed = true,
+                }
+            }
+        }
+        if failed {
+            continue;
+        }
+        let b = Bounds { eot, eff, crashes, nodes };
+        let mut p = params(&b, Strategy::Exhaustive, u64::MAX, Duration::from_secs(600));
+        (p.max_runs, p.timeout, p.all) = (None, None, true);
+        let o = search(&program, &p, None).expect("exhaustive search");
+        let got: BTreeSet<FaultKey> = o
+            .counterexamples
+            .iter()
+            .map(|r| (r.scenario.omissions.iter().copied().collect(), r.scenario.crashes.clone()))
+            .collect();
+        let what = format!("seed {seed}, eot={eot} eff={eff} crashes={crashes}");
+        assert_eq!(got.len(), o.counterexamples.len(), "{what}: a fault set reported twice");
+        assert_eq!(got, expect, "{what}: violating fault sets differ\n{text}");
+        checked += 1;
+        with_cx += u64::from(!expect.is_empty());
+    }
+    println!("{checked} programs checked, {with_cx} with counterexamples");
+    assert!(checked * 2 >= cases && with_cx * 20 >= checked, "{checked} checked, {with_cx}");
 }
 
 // ───────────────────────────── hand-written cases ─────────────────────────────

@@ -1,7 +1,9 @@
 //! Evaluation: the timestep loop of LANGUAGE.md §4 under a fault scenario. Stratified
 //! semi-naive fixpoint per timestep over interned tuples with hash indexes; `@next` carries
 //! and `@async` messages between timesteps; lineage (every firing of every tuple) recorded as
-//! an arena of ids when asked for. Knows nothing of SAT.
+//! an arena of ids when asked for. [`Stepper`] computes a run one timestep at a time from
+//! any [`Frontier`] (the state entering a timestep), for searches that share the common
+//! prefixes of their runs. Knows nothing of SAT.
 
 pub mod store;
 
@@ -243,6 +245,190 @@ pub fn run(program: &Program, params: &RunParams, scenario: &Scenario) -> Result
         engine.step(t)?;
     }
     Ok(engine.finish())
+}
+
+/// The state of a run entering a timestep: everything the rest of the run depends on, for a
+/// fixed crash set and whatever omissions are chosen from this timestep on. Program facts
+/// of later timesteps and the crash oracle come from the program and the scenario, so they
+/// are not part of it. Two frontiers that are equal lead to the same tuples at every later
+/// timestep under the same later faults, which is what makes a frontier a sound memo key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Frontier {
+    /// The timestep about to be computed (1-based).
+    pub time: u32,
+    /// The inputs of `time` carried from `time - 1`: `@next` heads and delivered messages,
+    /// as (relation, values), sorted and deduplicated (their derivations do not matter).
+    pub inputs: Vec<(RelId, Box<[Value]>)>,
+    /// The tuples of earlier timesteps that `@T` body literals can still read (T < `time`):
+    /// (T, relation, values), sorted. Empty for programs without absolute-time reads.
+    pub past: Vec<(u32, RelId, Box<[Value]>)>,
+}
+
+/// One input of the next timestep produced by [`Stepper::step`]: its tuple and, for a
+/// message between distinct nodes, the channel (sender, receiver) it rides on.
+#[derive(Debug, Clone)]
+struct NextInput {
+    channel: Option<(Sym, Sym)>,
+    rel: RelId,
+    vals: Box<[Value]>,
+}
+
+/// The result of computing one timestep with a [`Stepper`].
+#[derive(Debug, Clone)]
+pub struct Stepped {
+    /// The timestep computed.
+    pub time: u32,
+    /// At EOT: some `pre` tuple lacks its `post` tuple. Always false before EOT.
+    pub violated: bool,
+    /// Rule firings of this timestep.
+    pub firings: u64,
+    next: Vec<NextInput>,
+    past: Vec<(u32, RelId, Box<[Value]>)>,
+}
+
+impl Stepped {
+    /// The channels (sender, receiver), between distinct nodes, of the messages sent at
+    /// `time` that will be delivered at `time + 1`: the channels an omission at `time` can
+    /// cut. Sorted, deduplicated. Messages to oneself are never lost and messages of crashed
+    /// senders are already lost, so neither appears.
+    pub fn channels(&self) -> Vec<(Sym, Sym)> {
+        let mut ch: Vec<(Sym, Sym)> = self.next.iter().filter_map(|i| i.channel).collect();
+        ch.sort_unstable();
+        ch.dedup();
+        ch
+    }
+
+    /// The state entering `time + 1` when the scenario omits the channels `omit` at `time`
+    /// (every message sent at `time` on them is lost; `omit` must be sorted).
+    pub fn frontier(&self, omit: &[(Sym, Sym)]) -> Frontier {
+        let mut inputs: Vec<(RelId, Box<[Value]>)> = self
+            .next
+            .iter()
+            .filter(|i| i.channel.is_none_or(|c| omit.binary_search(&c).is_err()))
+            .map(|i| (i.rel, i.vals.clone()))
+            .collect();
+        inputs.dedup();
+        Frontier { time: self.time + 1, inputs, past: self.past.clone() }
+    }
+
+    /// The inputs of `time + 1` before any omission at `time`, sorted by (relation, values)
+    /// (equal tuples are adjacent), each with the channel it rides on when an omission at
+    /// `time` can cut it. Filtering out the omitted channels and merging equal tuples gives
+    /// [`Frontier::inputs`] of [`Stepped::frontier`], in the same order.
+    pub fn inputs(&self) -> impl Iterator<Item = (Option<(Sym, Sym)>, RelId, &[Value])> {
+        self.next.iter().map(|i| (i.channel, i.rel, &*i.vals))
+    }
+
+    /// [`Frontier::past`] of the frontiers that follow this timestep.
+    pub fn past(&self) -> &[(u32, RelId, Box<[Value]>)] {
+        &self.past
+    }
+}
+
+/// Timestep-by-timestep evaluation without lineage, resumable from any [`Frontier`]: the
+/// building block of a search that branches on the faults of each timestep and shares the
+/// computation of common prefixes. Running `step` from [`Stepper::start`] through EOT with
+/// `frontier(omit_t)` at each t computes the same tuples as [`run`] with those omissions.
+///
+/// The scenario given to the stepper supplies the crashes (the crash oracle and the
+/// messages lost by crashed senders); its omissions should be empty, since omissions are
+/// chosen per timestep through [`Stepped::frontier`].
+pub struct Stepper<'p> {
+    program: &'p Program,
+    params: RunParams,
+    scenario: &'p Scenario,
+    /// (T, relation) of every `@T` body literal (positive or negated), sorted, deduplicated.
+    past_reads: Vec<(u32, RelId)>,
+}
+
+impl<'p> Stepper<'p> {
+    /// A stepper for `program` under the crashes of `scenario`. Lineage is never recorded.
+    pub fn new(program: &'p Program, params: &RunParams, scenario: &'p Scenario) -> Stepper<'p> {
+        let mut past_reads: Vec<(u32, RelId)> = program
+            .rules
+            .iter()
+            .flat_map(|r| r.positives.iter().chain(&r.negatives))
+            .filter_map(|&(rel, time)| match time {
+                TimeRef::At(at) => Some((at, rel)),
+                TimeRef::Now => None,
+            })
+            .collect();
+        past_reads.sort_unstable();
+        past_reads.dedup();
+        Stepper {
+            program,
+            params: RunParams { lineage: false, ..params.clone() },
+            scenario,
+            past_reads,
+        }
+    }
+
+    /// True when some body literal reads a fixed timestep (`@T`), so that frontiers carry
+    /// tuples of past timesteps.
+    pub fn reads_past(&self) -> bool {
+        !self.past_reads.is_empty()
+    }
+
+    /// The state entering timestep 1.
+    pub fn start(&self) -> Frontier {
+        Frontier { time: 1, inputs: Vec::new(), past: Vec::new() }
+    }
+
+    /// Compute timestep `at.time` from the state entering it.
+    pub fn step(&self, at: &Frontier) -> Result<Stepped, EvalError> {
+        let t = at.time;
+        let program = self.program;
+        let mut engine = Engine::new(program, &self.params, self.scenario);
+        // Stores of earlier timesteps: only those `@T` literals read hold tuples; the others
+        // are never read and stay empty placeholders.
+        for time in 1..t {
+            let store = if self.past_reads.iter().any(|&(pt, _)| pt == time) {
+                store::TimeStore::new(program)
+            } else {
+                store::TimeStore::empty()
+            };
+            engine.tuples.times.push(store);
+        }
+        for (time, rel, vals) in &at.past {
+            engine.tuples.insert(*rel, vals, *time, 0);
+        }
+        engine.next_fact = program.facts.partition_point(|f| f.time < t);
+        engine.pending = at
+            .inputs
+            .iter()
+            .map(|(rel, vals)| Pending {
+                rel: *rel,
+                vals: vals.clone(),
+                source: Source::Fact,
+                body: Vec::new(),
+                negs: Vec::new(),
+                msg: None,
+            })
+            .collect();
+        engine.step(t)?;
+        let violated = t == self.params.eot && !engine.violations().is_empty();
+        let mut next: Vec<NextInput> = std::mem::take(&mut engine.pending)
+            .into_iter()
+            .map(|p| {
+                let channel = p
+                    .msg
+                    .map(|id| &engine.messages[id as usize])
+                    .filter(|m| m.from != m.to && m.send_time == t)
+                    .map(|m| (m.from, m.to));
+                NextInput { channel, rel: p.rel, vals: p.vals }
+            })
+            .collect();
+        next.sort_unstable_by(|a, b| (a.rel, &a.vals).cmp(&(b.rel, &b.vals)));
+        let mut past = at.past.clone();
+        let store = engine.tuples.store(t).expect("the timestep just computed");
+        for &(_, rel) in self.past_reads.iter().filter(|&&(pt, _)| pt == t) {
+            for &id in &store.rels[rel as usize].list {
+                past.push((t, rel, engine.tuples.rec(id).vals.clone()));
+            }
+        }
+        past.sort_unstable();
+        Ok(Stepped { time: t, violated, firings: engine.firings, next, past })
+    }
 }
 
 /// How a positive literal is filtered by semi-naive round.
@@ -739,7 +925,8 @@ impl<'a> JoinCtx<'a> {
             TimeRef::At(_) => return None,
         };
         let tuples: &'a Tuples = self.tuples;
-        tuples.store(at).map(|s| &s.rels[rel as usize])
+        // A placeholder store of a timestep nothing reads (see [`Stepper`]) has no relations.
+        tuples.store(at).and_then(|s| s.rels.get(rel as usize))
     }
 
     fn value(&self, pat: ArgPat) -> Option<Value> {

@@ -99,6 +99,10 @@ impl TimeStore {
             count: 0,
         }
     }
+    /// A placeholder for a timestep whose tuples nothing will read: it holds no relation.
+    pub fn empty() -> TimeStore {
+        TimeStore { rels: Vec::new(), count: 0 }
+    }
 }
 
 /// The arena of every tuple of a run plus the per-timestep stores.

@@ -74,6 +74,10 @@ pub struct Stats {
     pub total_ms: f64,
     pub firings: u64,
     pub clauses: u64,
+    /// Timesteps simulated one by one (exhaustive strategy; 0 for the others).
+    pub timesteps: u64,
+    /// Branches cut by memoization (exhaustive strategy; 0 for the others).
+    pub memo_hits: u64,
 }
 
 pub fn messages(program: &Program, run: &Run) -> Vec<MessageJson> {
@@ -161,6 +165,8 @@ pub fn report(
             total_ms: ms(o.stats.total_time),
             firings: o.stats.firings,
             clauses: o.stats.clauses,
+            timesteps: o.stats.timesteps,
+            memo_hits: o.stats.memo_hits,
         },
     }
 }

@@ -305,6 +305,13 @@ pub fn outcome(program: &Program, o: &Outcome, bounds: &str, replay: &str) -> St
         ms(s.solve_time),
         ms(s.total_time)
     );
+    if s.timesteps > 0 {
+        let _ = writeln!(
+            out,
+            "exhaustive: {} timesteps simulated, {} branches cut by memoization",
+            s.timesteps, s.memo_hits
+        );
+    }
     out
 }
 

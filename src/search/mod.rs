@@ -4,13 +4,14 @@
 
 pub mod encode;
 
-use crate::analysis::ir::{Program, Sym};
-use crate::eval::{self, EvalError, Run, RunParams, Scenario};
+use crate::analysis::ir::{Program, RelId, Sym, Value};
+use crate::eval::{self, EvalError, Frontier, Run, RunParams, Scenario, Stepped, Stepper};
 use encode::{Encoder, Hypothesis};
 use num_bigint::BigUint;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -93,6 +94,9 @@ pub struct RunRecord {
 pub struct Stats {
     /// Gross size of the fault space: every crash choice times every omission subset.
     pub fault_space: BigUint,
+    /// Complete executions, the baseline included. For `exhaustive`, the leaves evaluated
+    /// to EOT: branches cut by memoization are not counted, and replaying a violating leaf
+    /// to report it is not counted again.
     pub executions: u64,
     pub hypotheses: u64,
     pub eval_time: Duration,
@@ -102,6 +106,11 @@ pub struct Stats {
     pub firings: u64,
     /// Clauses given to the SAT solver (ldfi strategy).
     pub clauses: u64,
+    /// Timesteps simulated one by one (exhaustive strategy; its executions share prefixes).
+    pub timesteps: u64,
+    /// Branches the exhaustive strategy cut because they reached a state whose future was
+    /// already explored and found good.
+    pub memo_hits: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -266,7 +275,7 @@ pub fn search_until(
         let exhausted = match params.strategy {
             Strategy::Ldfi => ldfi(&mut d, &baseline)?,
             Strategy::Random => random(&mut d)?,
-            Strategy::Exhaustive => exhaustive(&mut d, &baseline)?,
+            Strategy::Exhaustive => exhaustive(&mut d)?,
         };
         if !d.counterexamples.is_empty() {
             Verdict::Counterexample
@@ -437,80 +446,528 @@ fn crash_choices(nodes: &[Sym], eot: u32, crashes: u32) -> Vec<Vec<(Sym, u32)>> 
     out
 }
 
-/// Exhaustive search over every distinct effective fault set: for each crash choice, omit
-/// subsets of the channels (sender, receiver, time) that actually carry a message, branching
-/// in time order so that each effective set is run exactly once. Returns true when every set
-/// was tried (or a counterexample stopped the search), false when the budget ran out.
-fn exhaustive(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
+/// Exhaustive search over every distinct effective fault set, step by step: for each crash
+/// choice, simulate timestep by timestep from the state entering timestep 1; after each
+/// timestep t < EFF, branch over every subset of the channels that carry a delivered message
+/// sent at t (the empty subset first, then by size), so that omitting an unsent message is
+/// never tried and each effective fault set is reached exactly once. Branches that reach the
+/// same state entering a timestep share everything after it: that state (a [`Frontier`]) is
+/// memoized once its whole subtree is known to be good, and later branches reaching it are
+/// cut. Returns true when every set was covered (or a counterexample stopped the search),
+/// false when the budget ran out.
+fn exhaustive(d: &mut Driver) -> Result<bool, EvalError> {
+    exhaustive_with(d, true)
+}
+
+/// Bytes of memo keys kept (an estimate, with the set's overhead): when the memo reaches it,
+/// it is emptied and fills again with the states of the current part of the search, where
+/// most hits are. Forgetting is sound: a forgotten state is only explored again.
+const MEMO_MAX_BYTES: usize = 64 << 20;
+
+/// The states entering a timestep whose subtrees are known to hold only good runs, for one
+/// crash choice. Keys are frontiers with their tuples interned as u32 ids.
+#[derive(Default)]
+struct Memo {
+    /// Per relation: tuple values -> id.
+    ids: Vec<FxHashMap<Box<[Value]>, u32>>,
+    next_id: u32,
+    good: FxHashSet<Box<[u32]>>,
+    bytes: usize,
+}
+
+impl Memo {
+    fn intern(&mut self, rel: RelId, vals: &[Value]) -> u32 {
+        let rel = rel as usize;
+        if self.ids.len() <= rel {
+            self.ids.resize_with(rel + 1, FxHashMap::default);
+        }
+        if let Some(&id) = self.ids[rel].get(vals) {
+            return id;
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        self.ids[rel].insert(vals.into(), id);
+        id
+    }
+
+    /// Intern what the frontiers after a timestep are made of: for each input (in
+    /// [`Stepped::inputs`] order) the index of its channel in `channels` and its id, and the
+    /// past tuples as (timestep, id).
+    fn successors(&mut self, stepped: &Stepped, channels: &[(Sym, Sym)]) -> Successors {
+        let inputs = stepped
+            .inputs()
+            .map(|(ch, rel, vals)| {
+                let ch = ch.and_then(|c| channels.binary_search(&c).ok());
+                (ch, self.intern(rel, vals))
+            })
+            .collect();
+        let past = stepped.past().iter().flat_map(|(t, rel, vals)| [*t, self.intern(*rel, vals)]);
+        Successors { time: stepped.time + 1, inputs, past: past.collect() }
+    }
+
+    fn insert(&mut self, key: Box<[u32]>) {
+        if self.bytes >= MEMO_MAX_BYTES {
+            self.clear();
+        }
+        self.bytes += key.len() * 4 + 48;
+        self.good.insert(key);
+    }
+
+    /// Forget the good states (a new crash choice changes every state's future).
+    fn clear(&mut self) {
+        self.good = FxHashSet::default();
+        self.bytes = 0;
+    }
+}
+
+/// The interned ingredients of the frontiers that follow one timestep.
+struct Successors {
+    time: u32,
+    /// (index of the channel that can cut it, tuple id), sorted by tuple: equal ids adjacent.
+    inputs: Vec<(Option<usize>, u32)>,
+    /// (timestep, tuple id) of the past tuples, flattened.
+    past: Vec<u32>,
+}
+
+impl Successors {
+    /// The canonical key of the frontier where the channels marked in `omitted` are cut:
+    /// its time, the number of its inputs, their ids (deduplicated, in tuple order), then its
+    /// past tuples. Interning is injective, so equal keys mean equal frontiers.
+    fn key(&self, omitted: &[bool]) -> Box<[u32]> {
+        let mut k = Vec::with_capacity(2 + self.inputs.len() + self.past.len());
+        k.push(self.time);
+        k.push(0);
+        for &(ch, id) in &self.inputs {
+            if ch.is_some_and(|c| omitted[c]) || (k.len() > 2 && k[k.len() - 1] == id) {
+                continue;
+            }
+            k.push(id);
+        }
+        k[1] = (k.len() - 2) as u32;
+        k.extend_from_slice(&self.past);
+        k.into()
+    }
+}
+
+/// How a subtree of the exhaustive search ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    /// Every leaf is a good run.
+    Good,
+    /// Some leaf violated the invariant (and the search goes on: `--all`).
+    Bad,
+    /// The search must stop: a counterexample without `--all`, or the budget ran out.
+    Stop,
+}
+
+/// The fixed context of one crash choice in the exhaustive search, and the path.
+struct Walk<'s, 'p> {
+    stepper: &'s Stepper<'p>,
+    crashes: &'s [(Sym, u32)],
+    /// Omissions chosen on the current path.
+    omissions: Vec<(Sym, Sym, u32)>,
+    /// `None` when memoization is off (tests compare both).
+    memo: Option<&'s mut Memo>,
+    last_leaf: Instant,
+}
+
+/// The exhaustive search, with or without memoization.
+fn exhaustive_with(d: &mut Driver, memoize: bool) -> Result<bool, EvalError> {
     let p = d.params;
+    let run_params =
+        RunParams { eot: p.eot, nodes: p.nodes.clone(), lineage: false, tuple_cap: p.tuple_cap };
+    let mut memo = Memo::default();
     for crashes in crash_choices(&p.nodes, p.eot, p.crashes) {
         let s = Scenario { omissions: Default::default(), crashes };
-        let run = if s.crashes.is_empty() {
-            baseline.clone()
-        } else {
-            if d.out_of_budget() {
-                return Ok(false);
-            }
-            let r = d.run(&s, false)?;
-            if r.is_violation() && d.found(r.clone()) {
-                return Ok(true);
-            }
-            r
+        let stepper = Stepper::new(d.program, &run_params, &s);
+        memo.clear();
+        let mut walk = Walk {
+            stepper: &stepper,
+            crashes: &s.crashes,
+            omissions: Vec::new(),
+            memo: memoize.then_some(&mut memo),
+            last_leaf: Instant::now(),
         };
-        let chans = channels(&run, p.eff);
-        drop(run);
-        if !explore(d, &s, None, chans)? {
+        if visit(d, &mut walk, &stepper.start())? == Flow::Stop {
             return Ok(d.budget.is_none());
         }
     }
     Ok(true)
 }
 
-/// Channels of a run that faults could cut: (time, from, to) of delivered messages between
-/// distinct nodes sent before EFF, in order.
-fn channels(run: &Run, eff: u32) -> Vec<(u32, Sym, Sym)> {
-    let mut ch: Vec<(u32, Sym, Sym)> = run
-        .messages
-        .iter()
-        .filter(|m| m.from != m.to && m.send_time < eff && m.status == eval::MsgStatus::Delivered)
-        .map(|m| (m.send_time, m.from, m.to))
-        .collect();
-    ch.sort_unstable();
-    ch.dedup();
-    ch
-}
-
-/// Explore the omission subsets that extend `s` with the run's channels after `cursor`.
-/// Only the channel list of each run is kept along the depth-first path, not the run.
-/// Returns false when the search must stop (counterexample found without --all, or budget).
-fn explore(
-    d: &mut Driver,
-    s: &Scenario,
-    cursor: Option<(u32, Sym, Sym)>,
-    chans: Vec<(u32, Sym, Sym)>,
-) -> Result<bool, EvalError> {
-    for ch in chans {
-        if cursor.is_some_and(|c| ch <= c) {
-            continue;
-        }
+/// Compute the timestep `at` enters and explore every omission choice from there on.
+fn visit(d: &mut Driver, w: &mut Walk, at: &Frontier) -> Result<Flow, EvalError> {
+    if d.out_of_budget() {
+        return Ok(Flow::Stop);
+    }
+    let t0 = Instant::now();
+    let stepped = w.stepper.step(at)?;
+    d.stats.eval_time += t0.elapsed();
+    d.stats.timesteps += 1;
+    d.stats.firings += stepped.firings;
+    let t = stepped.time;
+    if t >= d.params.eot {
+        return leaf(d, w, stepped.violated);
+    }
+    let channels = if t < d.params.eff { stepped.channels() } else { Vec::new() };
+    let mut flow = Flow::Good;
+    let successors = w.memo.as_deref_mut().map(|memo| memo.successors(&stepped, &channels));
+    let mut omitted = vec![false; channels.len()];
+    let mut subsets = Subsets::new(channels.len());
+    while let Some(picked) = subsets.next() {
+        // Checked per branch too: a node can have a huge number of memo-cut branches.
         if d.out_of_budget() {
-            return Ok(false);
+            return Ok(Flow::Stop);
         }
-        let mut next = s.clone();
-        next.omissions.insert((ch.1, ch.2, ch.0));
-        let r = d.run(&next, false)?;
-        let sub = channels(&r, d.params.eff);
-        if r.is_violation() {
-            if d.found(r) {
-                return Ok(false);
+        omitted.iter_mut().for_each(|o| *o = false);
+        picked.iter().for_each(|&i| omitted[i] = true);
+        let key = match (w.memo.as_deref(), &successors) {
+            (Some(memo), Some(succ)) => {
+                let key = succ.key(&omitted);
+                if memo.good.contains(&key) {
+                    d.stats.memo_hits += 1;
+                    continue;
+                }
+                Some(key)
             }
-        } else {
-            // Free the run before going deeper: only its channels are needed.
-            drop(r);
-        }
-        if !explore(d, &next, Some(ch), sub)? {
-            return Ok(false);
+            _ => None,
+        };
+        let omit: Vec<(Sym, Sym)> = picked.iter().map(|&i| channels[i]).collect();
+        let next = stepped.frontier(&omit);
+        let depth = w.omissions.len();
+        w.omissions.extend(omit.iter().map(|&(a, b)| (a, b, t)));
+        let sub = visit(d, w, &next)?;
+        w.omissions.truncate(depth);
+        match sub {
+            Flow::Stop => return Ok(Flow::Stop),
+            Flow::Bad => flow = Flow::Bad,
+            Flow::Good => {
+                if let (Some(memo), Some(key)) = (w.memo.as_deref_mut(), key) {
+                    memo.insert(key);
+                }
+            }
         }
     }
-    Ok(true)
+    Ok(flow)
+}
+
+/// A complete execution reached EOT: account for it, and replay it when it violates.
+fn leaf(d: &mut Driver, w: &mut Walk, violated: bool) -> Result<Flow, EvalError> {
+    if w.omissions.is_empty() && w.crashes.is_empty() {
+        // The failure-free run: the search already ran it as its baseline (and it is good).
+        return Ok(Flow::Good);
+    }
+    let scenario =
+        Scenario { omissions: w.omissions.iter().copied().collect(), crashes: w.crashes.to_vec() };
+    d.stats.executions += 1;
+    if d.runs.len() < MAX_RUN_RECORDS {
+        d.runs.push(RunRecord {
+            scenario: scenario.clone(),
+            violated,
+            micros: w.last_leaf.elapsed().as_micros() as u64,
+        });
+    }
+    w.last_leaf = Instant::now();
+    if let Some(progress) = d.progress {
+        progress(d.stats.executions);
+    }
+    if !violated {
+        return Ok(Flow::Good);
+    }
+    // Report a real run: replay the scenario from timestep 1.
+    let (run, dt) = evaluate(d.program, d.params, &scenario, false)?;
+    d.stats.eval_time += dt;
+    if !run.is_violation() {
+        d.budget = Some(format!(
+            "internal: the step-wise and replayed runs of {} disagree; the search stopped",
+            scenario.to_faults(d.program)
+        ));
+        return Ok(Flow::Stop);
+    }
+    Ok(if d.found(run) { Flow::Stop } else { Flow::Bad })
+}
+
+/// The subsets of `0..n` as sorted index lists: the empty set first, then by size, each
+/// size in lexicographic order.
+struct Subsets {
+    n: usize,
+    cur: Vec<usize>,
+    started: bool,
+}
+
+impl Subsets {
+    fn new(n: usize) -> Subsets {
+        Subsets { n, cur: Vec::new(), started: false }
+    }
+
+    fn next(&mut self) -> Option<&[usize]> {
+        if !self.started {
+            self.started = true;
+            return Some(&self.cur);
+        }
+        let (n, k) = (self.n, self.cur.len());
+        // Advance the rightmost index that can move, and reset the ones after it.
+        if let Some(i) = (0..k).rev().find(|&i| self.cur[i] < n - k + i) {
+            self.cur[i] += 1;
+            for j in i + 1..k {
+                self.cur[j] = self.cur[j - 1] + 1;
+            }
+            return Some(&self.cur);
+        }
+        if k == n {
+            return None;
+        }
+        self.cur = (0..k + 1).collect();
+        Some(&self.cur)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// The exhaustive search before it went step-wise, kept as a reference: for each crash
+    /// choice, a depth-first search over omission subsets of the channels a run actually
+    /// used, in time order, re-running the whole execution from timestep 1 for every set.
+    fn exhaustive_rerun(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
+        let p = d.params;
+        for crashes in crash_choices(&p.nodes, p.eot, p.crashes) {
+            let s = Scenario { omissions: Default::default(), crashes };
+            let run = if s.crashes.is_empty() {
+                baseline.clone()
+            } else {
+                if d.out_of_budget() {
+                    return Ok(false);
+                }
+                let r = d.run(&s, false)?;
+                if r.is_violation() && d.found(r.clone()) {
+                    return Ok(true);
+                }
+                r
+            };
+            let chans = channels(&run, p.eff);
+            if !explore(d, &s, None, chans)? {
+                return Ok(d.budget.is_none());
+            }
+        }
+        Ok(true)
+    }
+
+    fn channels(run: &Run, eff: u32) -> Vec<(u32, Sym, Sym)> {
+        let mut ch: Vec<(u32, Sym, Sym)> = run
+            .messages
+            .iter()
+            .filter(|m| {
+                m.from != m.to && m.send_time < eff && m.status == eval::MsgStatus::Delivered
+            })
+            .map(|m| (m.send_time, m.from, m.to))
+            .collect();
+        ch.sort_unstable();
+        ch.dedup();
+        ch
+    }
+
+    fn explore(
+        d: &mut Driver,
+        s: &Scenario,
+        cursor: Option<(u32, Sym, Sym)>,
+        chans: Vec<(u32, Sym, Sym)>,
+    ) -> Result<bool, EvalError> {
+        for ch in chans {
+            if cursor.is_some_and(|c| ch <= c) {
+                continue;
+            }
+            if d.out_of_budget() {
+                return Ok(false);
+            }
+            let mut next = s.clone();
+            next.omissions.insert((ch.1, ch.2, ch.0));
+            let r = d.run(&next, false)?;
+            let sub = channels(&r, d.params.eff);
+            if r.is_violation() && d.found(r) {
+                return Ok(false);
+            }
+            if !explore(d, &next, Some(ch), sub)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// A fault set, comparable: (omissions, crashes), both sorted.
+    type FaultKey = (Vec<(Sym, Sym, u32)>, Vec<(Sym, u32)>);
+
+    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+    enum Mode {
+        Rerun,
+        Stepwise,
+        Memoized,
+    }
+
+    /// Run one exhaustive variant with `--all`: (verdict, violating fault sets, stats).
+    fn search_with(
+        program: &Program,
+        eot: u32,
+        eff: u32,
+        crashes: u32,
+        mode: Mode,
+    ) -> (bool, BTreeSet<FaultKey>, Stats) {
+        let params = SearchParams {
+            eot,
+            eff,
+            crashes,
+            nodes: program.inferred_nodes.clone(),
+            strategy: Strategy::Exhaustive,
+            max_runs: None,
+            timeout: None,
+            seed: 0,
+            all: true,
+            negative_support: true,
+            tuple_cap: eval::DEFAULT_TUPLE_CAP,
+            jobs: 1,
+        };
+        let stop = AtomicBool::new(false);
+        let mut d = Driver {
+            program,
+            params: &params,
+            started: Instant::now(),
+            stats: Stats::default(),
+            runs: Vec::new(),
+            counterexamples: Vec::new(),
+            budget: None,
+            progress: None,
+            stop: &stop,
+        };
+        let baseline = d.run(&Scenario::default(), false).expect("baseline");
+        assert!(!baseline.is_violation());
+        let done = match mode {
+            Mode::Rerun => exhaustive_rerun(&mut d, &baseline),
+            Mode::Stepwise => exhaustive_with(&mut d, false),
+            Mode::Memoized => exhaustive_with(&mut d, true),
+        }
+        .expect("search");
+        let found: BTreeSet<FaultKey> = d
+            .counterexamples
+            .iter()
+            .map(|r| {
+                assert!(r.is_violation(), "{mode:?}: a reported run does not violate");
+                let mut crashes = r.scenario.crashes.clone();
+                crashes.sort_unstable();
+                (r.scenario.omissions.iter().copied().collect(), crashes)
+            })
+            .collect();
+        assert_eq!(found.len(), d.counterexamples.len(), "{mode:?}: a fault set reported twice");
+        (done, found, d.stats)
+    }
+
+    /// A negation of a fixed past timestep (`notin got(N)@3`).
+    const PAST_NEGATION: &str = r#"
+        link("a", "b")@1;
+        link(N, M)@next :- link(N, M);
+        src("a")@1;
+        src(N)@next :- src(N);
+        item("b", 1)@1;
+        item(N, X)@next :- item(N, X);
+        got(D)@async :- src(N), link(N, D), tick(N, T), T <= 3;
+        tick("a", 1)@1;
+        tick(N, T + 1)@next :- tick(N, T);
+        late(N) :- item(N, _), notin got(N)@3;
+        pre(N) :- item(N, _);
+        post(N) :- item(N, _), notin late(N);
+    "#;
+
+    /// Positive reads of fixed past timesteps: b must have heard from a at 2 or at 3.
+    const PAST_READ: &str = r#"
+        link("a", "b")@1;
+        link("b", "a")@1;
+        link(N, M)@next :- link(N, M);
+        ping(M, N)@async :- link(N, M);
+        heard(N) :- ping(N, _)@2;
+        heard(N) :- ping(N, _)@3;
+        heard(N)@next :- heard(N);
+        pre(N) :- link(N, _);
+        post(N) :- heard(N);
+        post(N) :- crash(_, N, _);
+    "#;
+
+    fn load(path: &str) -> Program {
+        let loaded = crate::syntax::load(&[std::path::Path::new(path)]).expect("spec loads");
+        crate::analysis::analyze(&loaded.program).program.expect("spec analyzes")
+    }
+
+    /// Step-wise exploration reaches exactly the fault sets the full re-runs tried (one leaf
+    /// per distinct effective fault set), and memoization changes neither the verdict nor the
+    /// violating fault sets, while it does cut branches.
+    #[test]
+    fn memoized_exhaustive_agrees_with_full_reruns() {
+        let cases = [
+            // Retries subsume early omissions: many branches reach the same state.
+            ("specs/broadcast/retry.ded", 6, 4, 0, false),
+            ("specs/broadcast/retry.ded", 4, 2, 1, true),
+            ("specs/broadcast/classic.ded", 5, 3, 0, true),
+            ("specs/broadcast/ack.ded", 6, 6, 0, true),
+            ("specs/broadcast/redundant.ded", 5, 3, 1, false),
+            ("specs/commit/2pc_timeout.ded", 6, 5, 0, false),
+            ("specs/commit/2pc.ded", 5, 3, 1, true),
+            // `@T` literals: frontiers carry past tuples.
+            ("specs/lang/time.ded", 5, 4, 1, false),
+            (PAST_NEGATION, 5, 4, 0, true),
+            (PAST_READ, 5, 4, 1, true),
+        ];
+        let mut hits = 0;
+        for (path, eot, eff, crashes, bug) in cases {
+            let program = if path.ends_with(".ded") {
+                load(path)
+            } else {
+                let loaded = crate::syntax::load_str("case.ded", path).expect("case loads");
+                crate::analysis::analyze(&loaded.program).program.expect("case analyzes")
+            };
+            let what = format!("{path} -t {eot} -f {eff} -c {crashes}");
+            let (done_r, found_r, stats_r) = search_with(&program, eot, eff, crashes, Mode::Rerun);
+            let (done_s, found_s, stats_s) =
+                search_with(&program, eot, eff, crashes, Mode::Stepwise);
+            let (done_m, found_m, stats_m) =
+                search_with(&program, eot, eff, crashes, Mode::Memoized);
+            assert!(done_r && done_s && done_m, "{what}: a search did not finish");
+            assert_eq!(found_r.is_empty(), !bug, "{what}: unexpected verdict");
+            assert_eq!(found_s, found_r, "{what}: step-wise and re-run counterexamples differ");
+            assert_eq!(found_m, found_r, "{what}: memoized and re-run counterexamples differ");
+            // One leaf per effective fault set, as many as full re-runs (both count the
+            // baseline once).
+            assert_eq!(stats_s.executions, stats_r.executions, "{what}: leaves differ");
+            assert_eq!(stats_s.memo_hits, 0);
+            assert!(stats_m.executions <= stats_s.executions, "{what}");
+            assert!(stats_m.timesteps <= stats_s.timesteps, "{what}");
+            hits += stats_m.memo_hits;
+            if path.ends_with("retry.ded") && !bug {
+                assert!(stats_m.memo_hits > 0, "{what}: no memo hit");
+                assert!(stats_m.executions * 2 < stats_s.executions, "{what}: {stats_m:?}");
+            }
+        }
+        assert!(hits > 0);
+    }
+
+    #[test]
+    fn subsets_come_empty_first_then_by_size() {
+        let mut s = Subsets::new(3);
+        let mut all = Vec::new();
+        while let Some(x) = s.next() {
+            all.push(x.to_vec());
+        }
+        let expect: Vec<Vec<usize>> = vec![
+            vec![],
+            vec![0],
+            vec![1],
+            vec![2],
+            vec![0, 1],
+            vec![0, 2],
+            vec![1, 2],
+            vec![0, 1, 2],
+        ];
+        assert_eq!(all, expect);
+        let mut s = Subsets::new(0);
+        assert_eq!(s.next(), Some(&[][..]));
+        assert_eq!(s.next(), None);
+    }
 }
