@@ -36,14 +36,18 @@ const CONFIGS: &[Config] = &[
     cfg("specs/broadcast/classic.ded", 5, 3, 0, "counterexample"),
     cfg("specs/commit/2pc.ded", 5, 0, 1, "counterexample"),
     cfg("specs/commit/2pc_ctp.ded", 8, 0, 1, "counterexample"),
+    cfg("specs/commit/3pc.ded", 9, 7, 1, "counterexample"),
     cfg("specs/commit/3pc.ded", 8, 7, 0, "counterexample"),
     cfg("specs/commit/3pc.ded", 8, 6, 1, "counterexample"),
     cfg("specs/replication/isr.ded", 6, 4, 1, "counterexample"),
     // certification cases
     cfg("specs/broadcast/retry.ded", 25, 23, 0, "certified"),
     cfg("specs/broadcast/redundant.ded", 8, 6, 1, "certified"),
+    cfg("specs/broadcast/ack_relay.ded", 8, 6, 1, "certified"),
     cfg("specs/broadcast/ack.ded", 7, 6, 0, "certified"),
     cfg("specs/consensus/paxos.ded", 8, 3, 1, "certified"),
+    cfg("specs/consensus/paxos.ded", 8, 5, 0, "certified"),
+    cfg("specs/consensus/paxos.ded", 8, 4, 1, "certified"),
     cfg("benches/scaled.ded", 30, 28, 0, "certified"),
 ];
 
@@ -115,6 +119,8 @@ fn stats_json(o: &Outcome) -> Value {
         "solve_s": o.stats.solve_time.as_secs_f64(),
         "total_s": o.stats.total_time.as_secs_f64(),
         "firings": o.stats.firings,
+        "timesteps": o.stats.timesteps,
+        "memo_hits": o.stats.memo_hits,
         "budget": o.budget,
     })
 }
@@ -132,6 +138,15 @@ fn cell(o: &Outcome) -> String {
             }
         }
     };
+    if o.stats.timesteps > 0 {
+        // The exhaustive search shares prefixes: report the timesteps it simulated too.
+        return format!(
+            "{v}: {} runs ({} steps), {}",
+            o.stats.executions,
+            o.stats.timesteps,
+            secs(o.stats.total_time)
+        );
+    }
     format!("{v}: {} runs, {}", o.stats.executions, secs(o.stats.total_time))
 }
 
