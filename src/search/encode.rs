@@ -867,6 +867,8 @@ impl RunEncoding<'_> {
         // input be the cause.
         let mut required = Vec::new();
         let mut changes = Vec::new();
+        // Atoms the run has that must still hold.
+        let mut still = Vec::new();
         let mut impossible = false;
         // A count can only reach a value at or above its current one by gaining a
         // binding, and one below it only by losing one.
@@ -900,11 +902,25 @@ impl RunEncoding<'_> {
                 }
                 continue;
             }
+            let gain = self.gain_var(enc, p, &pat, pt);
             if gain_like {
-                changes.extend(self.gain_var(enc, p, &pat, pt));
+                changes.extend(gain);
             }
             if agg_change && loss_like {
                 changes.extend(self.loss_var(enc, p, &pat, pt));
+            }
+            // The atom must still hold: one of its tuples in the run, or a new one.
+            let matching: Vec<TupleId> = self
+                .run
+                .tuples_at(p, pt)
+                .into_iter()
+                .filter(|&id| matches(&pat, &self.run.tuples.rec(id).vals))
+                .collect();
+            if matching.len() <= MAX_SPLIT {
+                let mut alts: Vec<Lit> =
+                    matching.into_iter().map(|id| self.holds_var(enc, id)).collect();
+                alts.extend(gain);
+                still.extend(enc.or_var(alts));
             }
         }
         for (i, &(n, time)) in rule.negatives.iter().enumerate() {
@@ -946,13 +962,10 @@ impl RunEncoding<'_> {
             }
         }
         if required.is_empty() {
-            let changed = enc.or_var(changes)?;
-            return Some(match alive {
-                None => changed,
-                Some(a) => enc.and_var(vec![a, changed]),
-            });
+            required.push(enc.or_var(changes)?);
         }
         required.extend(alive);
+        required.extend(still);
         Some(enc.and_var(required))
     }
 
