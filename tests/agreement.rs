@@ -561,7 +561,7 @@ impl Gen {
 #[test]
 fn ldfi_agrees_with_exhaustive_on_generated_programs() {
     let cases: u64 =
-        std::env::var("LDFI_PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(1000);
+        std::env::var("LDFI_PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(5000);
     let started = Instant::now();
     let mut failures = Vec::new();
     let mut skipped = Vec::new();
