@@ -6,7 +6,7 @@
 //!   within the bounds.
 //! * The same property over generated small programs with `pre`/`post` (fixed seeds, so a
 //!   failure names the seed that reproduces it). `LDFI_PROPTEST_CASES` raises the number of
-//!   cases (default 1000).
+//!   cases (default 5000).
 
 use ldfi::analysis::ir::{Program, Sym};
 use ldfi::eval::{self, Run, RunParams};
