@@ -62,6 +62,8 @@ pub struct Encoder<'p> {
     domains: Vec<Vec<Domain>>,
     /// Relations faults cannot change (see [`stable_relations`]).
     stable: Vec<bool>,
+    /// The relations of each same-time component.
+    components: Vec<std::rc::Rc<Vec<RelId>>>,
     /// Number of clauses added (for stats).
     pub clauses: usize,
     /// Debugging aid (`LDFI_TRACE=1`): a description of each auxiliary variable, so the
@@ -121,6 +123,7 @@ impl<'p> Encoder<'p> {
             atoms: std::rc::Rc::new(atoms),
             domains,
             stable: stable_relations(program),
+            components: components(program),
             clauses: 0,
             trace: std::env::var_os("LDFI_TRACE").map(|_| FxHashMap::default()),
             traces: Vec::new(),
@@ -737,10 +740,8 @@ impl RunEncoding<'_> {
         let program = enc.program;
         let scc = program.same_time_scc[q as usize];
         let mut cl = Vec::new();
-        let heads: Vec<RelId> = (0..program.rels.len() as RelId)
-            .filter(|&r| program.same_time_scc[r as usize] == scc)
-            .collect();
-        for head in heads {
+        let heads = std::rc::Rc::clone(&enc.components[scc as usize]);
+        for &head in heads.iter() {
             for &rid in &program.rules_by_head[head as usize] {
                 let rule = &program.rules[rid as usize];
                 let body_t = if rule.ann == HeadAnn::None { t } else { t - 1 };
@@ -910,12 +911,7 @@ impl RunEncoding<'_> {
                 changes.extend(self.loss_var(enc, p, &pat, pt));
             }
             // The atom must still hold: one of its tuples in the run, or a new one.
-            let matching: Vec<TupleId> = self
-                .run
-                .tuples_at(p, pt)
-                .into_iter()
-                .filter(|&id| matches(&pat, &self.run.tuples.rec(id).vals))
-                .collect();
+            let matching = self.matching(p, &pat, pt);
             if matching.len() <= MAX_SPLIT {
                 let mut alts: Vec<Lit> =
                     matching.into_iter().map(|id| self.holds_var(enc, id)).collect();
@@ -998,6 +994,20 @@ impl RunEncoding<'_> {
         })
     }
 
+    /// The tuples of r at t, borrowed from the run (empty outside 1..=EOT).
+    fn tuples(&self, r: RelId, t: u32) -> &[TupleId] {
+        self.run.tuples.store(t).map_or(&[], |s| &s.rels[r as usize].list)
+    }
+
+    /// The tuples of r at t matching the pattern.
+    fn matching(&self, r: RelId, pattern: &[Option<Value>], t: u32) -> Vec<TupleId> {
+        self.tuples(r, t)
+            .iter()
+            .copied()
+            .filter(|&id| matches(pattern, &self.run.tuples.rec(id).vals))
+            .collect()
+    }
+
     /// Some tuple of r at t matches the pattern.
     fn has_match(&self, r: RelId, pattern: &[Option<Value>], t: u32) -> bool {
         let Some(store) = self.run.tuples.store(t) else { return false };
@@ -1013,7 +1023,7 @@ impl RunEncoding<'_> {
 
     /// Some tuple of q at t matches the pattern on every column but `agg_col`.
     fn group_exists(&self, q: RelId, pattern: &[Option<Value>], agg_col: usize, t: u32) -> bool {
-        self.run.tuples_at(q, t).into_iter().any(|id| {
+        self.tuples(q, t).iter().any(|&id| {
             let vals = &self.run.tuples.rec(id).vals;
             pattern
                 .iter()
@@ -1086,12 +1096,7 @@ impl RunEncoding<'_> {
         if let Some(&l) = self.loss.get(&key) {
             return l;
         }
-        let ids: Vec<TupleId> = self
-            .run
-            .tuples_at(r, t)
-            .into_iter()
-            .filter(|&id| matches(pattern, &self.run.tuples.rec(id).vals))
-            .collect();
+        let ids = self.matching(r, pattern, t);
         if ids.is_empty() {
             self.loss.insert(key, None);
             return None;
@@ -1206,6 +1211,16 @@ fn eval_bound(e: &IrExpr, binding: &[Option<Value>]) -> Option<Value> {
             .map(Value::Int)
         }
     }
+}
+
+/// The relations of each same-time component, indexed by component.
+fn components(program: &Program) -> Vec<std::rc::Rc<Vec<RelId>>> {
+    let n = program.same_time_scc.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
+    let mut out = vec![Vec::new(); n];
+    for (r, &c) in program.same_time_scc.iter().enumerate() {
+        out[c as usize].push(r as RelId);
+    }
+    out.into_iter().map(std::rc::Rc::new).collect()
 }
 
 /// Relations whose tuples are the same in every run: they do not depend, through any rule,
