@@ -2,12 +2,23 @@
 //! that good outcome", and the incremental solver that yields minimal hypotheses, smallest
 //! first (DESIGN.md, "The LDFI search").
 //!
-//! For a good run with fault set F, `broken(x)` implies that every firing of x is broken; a
-//! firing is broken only if a body tuple is broken, its message is omitted or its sender is
+//! For a good run with fault set F, b(x) ("x is lost") implies that every firing of x is broken; a
+//! firing is broken only if a body tuple is lost, its message is omitted or its sender is
 //! down, or (negative support) a relation it read with `notin` (or aggregated over) can gain a
 //! tuple. Only these one-way implications are encoded, so a satisfying assignment can claim
 //! more breakage than is real (an extra run) but never less (a missed bug). The clause group
 //! of F is guarded by `AND F`, so runs teach the solver without excluding other hypotheses.
+//!
+//! A gain ("a tuple matching P appears at t that the run lacks") is reasoned about per rule
+//! instance: relations no fault can change fix variables and let rule conditions prune the
+//! instance; body atoms the run lacks must all be gained, atoms it has must still hold, a
+//! certainly-blocking `notin` must lose its tuples, a message needs a live sender, and a
+//! message the run lost to its own faults may simply arrive again.
+//!
+//! b(x) and h(x) mean "absent / may be present under the hypothesis", whatever run
+//! x was seen in, so they are one variable per tuple shared by every learned run, and every
+//! constraint is valid under any hypothesis (not only under the run's own faults). Definitions
+//! are hash-consed and clauses added once, so the formula grows only by what a run adds.
 
 use crate::analysis::ir::{
     ArgPat, HeadTerm, IrExpr, IrRule, Program, RelId, Step, Sym, TimeRef, Value,
