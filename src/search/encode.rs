@@ -101,6 +101,8 @@ struct Shared {
     holds: FxHashMap<TupleKey, Lit>,
     or_defs: FxHashMap<Box<[Lit]>, Lit>,
     and_defs: FxHashMap<Box<[Lit]>, Lit>,
+    /// `v <- OR lits` (v is implied by each literal: a lower bound).
+    implied_defs: FxHashMap<Box<[Lit]>, Lit>,
     clauses: rustc_hash::FxHashSet<Box<[Lit]>>,
 }
 
@@ -189,6 +191,27 @@ impl<'p> Encoder<'p> {
         }
         self.shared.and_defs.insert(lits.into(), v);
         v
+    }
+
+    /// A literal implied by each literal of `lits` (`None` when empty).
+    fn implied_var(&mut self, mut lits: Vec<Lit>) -> Option<Lit> {
+        lits.sort_unstable();
+        lits.dedup();
+        match lits.len() {
+            0 => None,
+            1 => Some(lits[0]),
+            _ => {
+                if let Some(&v) = self.shared.implied_defs.get(lits.as_slice()) {
+                    return Some(v);
+                }
+                let v = self.lit();
+                for &l in &lits {
+                    self.clause(&[!l, v]);
+                }
+                self.shared.implied_defs.insert(lits.into(), v);
+                Some(v)
+            }
+        }
     }
 
     /// Add a clause unless the same clause was added before.
@@ -341,6 +364,9 @@ impl<'p> Encoder<'p> {
             holds: FxHashMap::default(),
             hqueue: Vec::new(),
             active: Default::default(),
+            absent: FxHashMap::default(),
+            lowered: Default::default(),
+            new_derivation: FxHashMap::default(),
         };
         let mut goal = guard;
         if let (Some(pre), Some(post)) = (self.program.pre_rel, self.program.post_rel) {
@@ -480,6 +506,12 @@ struct RunEncoding<'r> {
     hqueue: Vec<TupleId>,
     /// Gain patterns being encoded (a guard against recursion; see `gain_var`).
     active: rustc_hash::FxHashSet<(RelId, Pattern, u32)>,
+    /// b(z) of tuples the run lacks, given their lower bound in this run.
+    absent: FxHashMap<TupleKey, Lit>,
+    /// Tuples the run lacks whose h(z) got its lower bounds in this run.
+    lowered: rustc_hash::FxHashSet<TupleKey>,
+    /// nd(x): x gets a derivation the run does not have (for the run's tuples).
+    new_derivation: FxHashMap<TupleId, Option<Lit>>,
 }
 
 impl RunEncoding<'_> {
@@ -549,35 +581,86 @@ impl RunEncoding<'_> {
         let run = self.run;
         let Some(lineage) = &run.lineage else { return };
         let h = self.holds[&id];
+        let rec = run.tuples.rec(id);
         let firings: Vec<_> = lineage.firings_of(id).collect();
-        let stable = enc.stable[run.tuples.rec(id).rel as usize];
-        if stable
-            || firings.is_empty()
-            || firings.iter().any(|f| !matches!(f.source, Source::Rule(_)))
-        {
+        // Facts and stable tuples hold under every hypothesis; a crash tuple holds exactly
+        // when its crash is chosen.
+        if enc.stable[rec.rel as usize] || firings.iter().any(|f| f.source == Source::Fact) {
+            enc.clause_once(&[h]);
+            return;
+        }
+        if firings.iter().any(|f| f.source == Source::Crash) {
+            if let (Some(&Value::Sym(n)), Some(&Value::Int(ct))) =
+                (rec.vals.get(1), rec.vals.get(2))
+            {
+                if let Some(&c) = enc.crash.get(&(n, ct as u32)) {
+                    enc.clause_once(&[h, !c]);
+                }
+            }
+            return;
+        }
+        if firings.is_empty() {
             return;
         }
         let mut cl = vec![!h];
         for f in firings {
+            // Upper bound: the firing survives only if its body holds, its message gets
+            // through and (with negative support) its negated atoms stay absent.
             let mut needs = Vec::new();
+            let mut can_survive = true;
             let mut body: Vec<TupleId> = lineage.body_of(f).to_vec();
             body.sort_unstable();
             body.dedup();
-            for y in body {
-                needs.push(self.holds_var(enc, y));
-            }
+            let body_holds: Vec<Lit> = body.iter().map(|&y| self.holds_var(enc, y)).collect();
+            needs.extend(&body_holds);
+            let mut cut = Vec::new();
             if let Some(m) = f.msg {
                 let msg = &run.messages[m as usize];
                 if msg.from != msg.to {
                     if msg.send_time < enc.eff {
-                        needs.push(!enc.omit_var(msg.from, msg.to, msg.send_time));
+                        let o = enc.omit_var(msg.from, msg.to, msg.send_time);
+                        needs.push(!o);
+                        cut.push(o);
                     }
                     for t in 1..=msg.send_time {
                         if let Some(&c) = enc.crash.get(&(msg.from, t)) {
                             needs.push(!c);
+                            cut.push(c);
                         }
                     }
                 }
+            }
+            let Source::Rule(rid) = f.source else { continue };
+            let rule = &enc.program.rules[rid as usize];
+            // Lower bound: every body tuple holds, nothing cut, every negated atom absent.
+            let mut lower = self.lower_firing_conditions(enc, rule, f, rec.time);
+            if enc.negative_support {
+                for n in lineage.negs_of(f) {
+                    match self.absence(enc, n.rel, &n.pattern, n.time) {
+                        Absence::Needs(lits) => {
+                            if let Some(l) = &mut lower {
+                                l.extend(lits.iter().map(|&x| !x));
+                            }
+                            needs.extend(lits);
+                        }
+                        Absence::Never => {
+                            can_survive = false;
+                            lower = None;
+                        }
+                        Absence::Unknown => lower = None,
+                    }
+                }
+            } else {
+                lower = None;
+            }
+            if let Some(mut lower) = lower {
+                lower.push(h);
+                lower.extend(body_holds.iter().map(|&l| !l));
+                lower.extend(&cut);
+                enc.clause_once(&lower);
+            }
+            if !can_survive {
+                continue;
             }
             if needs.is_empty() {
                 // This firing cannot be cut: x holds whatever the faults.
@@ -586,12 +669,41 @@ impl RunEncoding<'_> {
             cl.push(enc.and_var(needs));
         }
         if enc.negative_support {
-            let rec = run.tuples.rec(id);
-            let pattern: Pattern = rec.vals.iter().map(|v| Some(*v)).collect();
-            let causes = self.rederive_causes(enc, rec.rel, &pattern, rec.time);
-            cl.extend(enc.or_var(causes));
+            cl.extend(self.nd_var(enc, id));
         }
         enc.clause_once(&cl);
+    }
+
+    /// For a lower bound on a firing of the run: the extra clause literals its rule needs
+    /// (`Some(vec![])` for plain rules), or `None` when the firing's tuple cannot be
+    /// certified this way (aggregates other than a `count` over positive atoms, whose
+    /// value also needs no binding to appear).
+    fn lower_firing_conditions(
+        &mut self,
+        enc: &mut Encoder,
+        rule: &IrRule,
+        f: &crate::eval::Firing,
+        head_time: u32,
+    ) -> Option<Vec<Lit>> {
+        let Some(col) = rule.agg else { return Some(Vec::new()) };
+        if !matches!(rule.head.get(col), Some(HeadTerm::Agg(AggKind::Count, _)))
+            || !rule.negatives.is_empty()
+        {
+            return None;
+        }
+        // The same bindings and no new one: every binding's atom gains nothing.
+        let head: Pattern = self.run.tuples.rec(f.head).vals.iter().map(|v| Some(*v)).collect();
+        let binding = bind_head(rule, &head)?;
+        let body_t = if rule.ann == HeadAnn::None { head_time } else { head_time - 1 };
+        let atoms = std::rc::Rc::clone(&enc.atoms);
+        let (pos, _) = &atoms[rule.id as usize];
+        let mut out = Vec::new();
+        for (i, &(p, time)) in rule.positives.iter().enumerate() {
+            let pt = at(time, body_t)?;
+            let pat = atom_pattern(&pos[i], &binding);
+            out.extend(self.gain_var(enc, p, &pat, pt));
+        }
+        Some(out)
     }
 
     fn encode_tuple(&mut self, enc: &mut Encoder, id: TupleId) {
@@ -620,6 +732,10 @@ impl RunEncoding<'_> {
             }
             return;
         }
+        // Lower bound: x is lost when every firing is certainly broken and it gets no new
+        // derivation; `breakers` of a firing each certainly break it.
+        let mut lower = enc.negative_support;
+        let mut broken = Vec::new();
         for f in firings {
             let mut causes = Vec::new();
             let mut body: Vec<TupleId> = lineage.body_of(f).to_vec();
@@ -640,6 +756,12 @@ impl RunEncoding<'_> {
                     if let Some(d) = enc.down_var(msg.from, msg.send_time) {
                         causes.push(d);
                     }
+                }
+            }
+            if lower {
+                match self.firing_breakers(enc, rule, f, head_time, &causes) {
+                    Some(k) => broken.push(k),
+                    None => lower = false,
                 }
             }
             if enc.negative_support {
@@ -681,6 +803,47 @@ impl RunEncoding<'_> {
                 }
             }
         }
+        if lower {
+            let mut cl = vec![b];
+            cl.extend(self.nd_var(enc, id));
+            cl.extend(broken.into_iter().map(|k| !k));
+            enc.clause_once(&cl);
+        }
+    }
+
+    /// A literal that certainly breaks a firing of the run (implied by each of: a body tuple
+    /// lost, its message cut, a negated atom certainly present, a `count` gaining a binding),
+    /// given the upper-bound `causes` whose first entries are the body tuples' b(y); `None`
+    /// when the firing's tuple cannot be bounded this way.
+    fn firing_breakers(
+        &mut self,
+        enc: &mut Encoder,
+        rule: &IrRule,
+        f: &crate::eval::Firing,
+        head_time: u32,
+        causes: &[Lit],
+    ) -> Option<Lit> {
+        let mut breakers = self.lower_firing_conditions(enc, rule, f, head_time)?;
+        // The body and message causes (everything in `causes` so far) certainly break it.
+        breakers.extend(causes);
+        let lineage = self.run.lineage.as_ref()?;
+        for n in lineage.negs_of(f).to_vec() {
+            if Some(n.rel) == enc.program.crash_rel {
+                if let Absence::Needs(lits) = self.absence(enc, n.rel, &n.pattern, n.time) {
+                    breakers.extend(lits.into_iter().map(|l| !l));
+                }
+                continue;
+            }
+            // Any candidate certainly present blocks it (none is in the run: it fired).
+            if let Some(cands) = self.candidates(enc, n.rel, &n.pattern) {
+                for vals in cands {
+                    if self.run.tuples.find(n.rel, &vals, n.time).is_none() {
+                        breakers.push(self.present_lower(enc, n.rel, &vals, n.time, LOWER_DEPTH));
+                    }
+                }
+            }
+        }
+        enc.implied_var(breakers)
     }
 
     /// G(q, P, t): faults can make a tuple of q matching the pattern P appear at t that the
@@ -932,6 +1095,15 @@ impl RunEncoding<'_> {
         }
         for (i, &(n, time)) in rule.negatives.iter().enumerate() {
             let Some(nt) = at(time, body_t) else { continue };
+            // A plain rule's negated atom that certainly blocks must be absent.
+            if rule.agg.is_none() && enc.negative_support && determined(&neg[i], binding) {
+                let pat = atom_pattern(&neg[i], binding);
+                match self.absence(enc, n, &pat, nt) {
+                    Absence::Needs(lits) => still.extend(lits),
+                    Absence::Never => return None,
+                    Absence::Unknown => {}
+                }
+            }
             if Some(n) != program.crash_rel {
                 let pat = atom_pattern(&neg[i], binding);
                 let loss = self.loss_var(enc, n, &pat, nt);
@@ -1155,6 +1327,258 @@ impl RunEncoding<'_> {
     }
 }
 
+/// What "no tuple of a relation matching a pattern is present" takes.
+enum Absence {
+    /// Every one of these literals: b(z) of each candidate tuple, or "not crashed".
+    Needs(Vec<Lit>),
+    /// Never: a tuple no fault can remove matches.
+    Never,
+    /// The candidates cannot be enumerated.
+    Unknown,
+}
+
+/// How many rule levels the lower bounds of a tuple the run lacks follow.
+const LOWER_DEPTH: u32 = 4;
+
+/// Lower bounds: what certainly holds, or is certainly lost, under a hypothesis. They are
+/// clauses `b(x) <- ...` and `h(x) <- ...` that the true meaning of every variable satisfies
+/// (x really absent, really present), so like the upper bounds they never exclude a real
+/// violation; they let the solver see, for instance, that an abort the hypothesis cannot
+/// prevent does arrive, and so blocks a `notin` that a hypothesis relied on.
+impl RunEncoding<'_> {
+    /// Every tuple of q matching the pattern, over the static column domains (`None` when a
+    /// domain is unknown or there are too many).
+    fn candidates(
+        &self,
+        enc: &Encoder,
+        q: RelId,
+        pattern: &[Option<Value>],
+    ) -> Option<Vec<Vec<Value>>> {
+        let mut out: Vec<Vec<Value>> = vec![Vec::new()];
+        for (col, p) in pattern.iter().enumerate() {
+            let values: Vec<Value> = match p {
+                Some(v) => vec![*v],
+                None => enc.domains[q as usize][col].as_ref()?.iter().copied().collect(),
+            };
+            if out.len() * values.len() > MAX_SPLIT {
+                return None;
+            }
+            out = out
+                .into_iter()
+                .flat_map(|c| {
+                    values.iter().map(move |v| {
+                        let mut c = c.clone();
+                        c.push(*v);
+                        c
+                    })
+                })
+                .collect();
+        }
+        Some(out)
+    }
+
+    /// What it takes for no tuple of q matching the pattern to be present at t.
+    fn absence(
+        &mut self,
+        enc: &mut Encoder,
+        q: RelId,
+        pattern: &[Option<Value>],
+        t: u32,
+    ) -> Absence {
+        if Some(q) == enc.program.crash_rel {
+            // crash(obs, n, ct) is present at every node exactly when n crashes at ct.
+            let observed = pattern
+                .first()
+                .copied()
+                .flatten()
+                .is_none_or(|o| matches!(o, Value::Sym(s) if enc.nodes.contains(&s)));
+            if !observed {
+                return Absence::Needs(Vec::new());
+            }
+            let (node, time) =
+                (pattern.get(1).copied().flatten(), pattern.get(2).copied().flatten());
+            let lits = enc
+                .crash
+                .iter()
+                .filter(|((n, ct), _)| {
+                    node.is_none_or(|v| v == Value::Sym(*n))
+                        && time.is_none_or(|v| v == Value::Int(*ct as i64))
+                })
+                .map(|(_, &c)| !c)
+                .collect();
+            return Absence::Needs(lits);
+        }
+        if enc.stable[q as usize] {
+            return if self.has_match(q, pattern, t) {
+                Absence::Never
+            } else {
+                Absence::Needs(Vec::new())
+            };
+        }
+        let Some(cands) = self.candidates(enc, q, pattern) else { return Absence::Unknown };
+        let mut lits = Vec::new();
+        for vals in cands {
+            match self.run.tuples.find(q, &vals, t) {
+                Some(id) => lits.push(self.tuple_var(enc, id)),
+                None => lits.push(self.absent_lost_var(enc, q, &vals, t)),
+            }
+        }
+        Absence::Needs(lits)
+    }
+
+    /// b(z) for a tuple the run lacks: z stays absent unless it is gained (`b(z) or G(z)`),
+    /// and cannot be both absent and certainly present.
+    fn absent_lost_var(&mut self, enc: &mut Encoder, q: RelId, vals: &[Value], t: u32) -> Lit {
+        let key: TupleKey = (q, t, vals.into());
+        if let Some(&b) = self.absent.get(&key) {
+            return b;
+        }
+        let (b, _) = enc.tuple_lit(key.clone(), false);
+        self.absent.insert(key, b);
+        let pattern: Pattern = vals.iter().map(|v| Some(*v)).collect();
+        match self.gain_var(enc, q, &pattern, t) {
+            None => enc.clause_once(&[b]),
+            Some(g) => enc.clause_once(&[b, g]),
+        }
+        let h = self.present_lower(enc, q, vals, t, LOWER_DEPTH);
+        enc.clause_once(&[!b, !h]);
+        b
+    }
+
+    /// h(z) for a tuple the run lacks. Upper bound: present only if gained. Lower bounds
+    /// (up to `depth` rule levels): present when some rule instance deriving it has every
+    /// body atom present, every negated atom absent, its conditions true and its message
+    /// delivered.
+    fn present_lower(
+        &mut self,
+        enc: &mut Encoder,
+        q: RelId,
+        vals: &[Value],
+        t: u32,
+        depth: u32,
+    ) -> Lit {
+        let key: TupleKey = (q, t, vals.into());
+        let (h, _) = enc.tuple_lit(key.clone(), true);
+        if depth == 0 || !self.lowered.insert(key) {
+            return h;
+        }
+        let pattern: Pattern = vals.iter().map(|v| Some(*v)).collect();
+        match self.gain_var(enc, q, &pattern, t) {
+            None => enc.clause_once(&[!h]),
+            Some(g) => enc.clause_once(&[!h, g]),
+        }
+        let program = enc.program;
+        for &rid in &program.rules_by_head[q as usize] {
+            let rule = &program.rules[rid as usize];
+            if rule.agg.is_some() {
+                continue;
+            }
+            let body_t = if rule.ann == HeadAnn::None { t } else { t - 1 };
+            if body_t == 0 {
+                continue;
+            }
+            let Some(binding) = bind_head(rule, &pattern) else { continue };
+            for b in self.instances(enc, rule, binding, body_t) {
+                if let Some(conds) = self.instance_lower(enc, rule, &b, body_t, vals, depth) {
+                    let mut cl = vec![h];
+                    cl.extend(conds);
+                    enc.clause_once(&cl);
+                }
+            }
+        }
+        h
+    }
+
+    /// The clause literals (negated conditions) under which a fully bound rule instance
+    /// certainly derives `head`; `None` when that cannot be stated.
+    fn instance_lower(
+        &mut self,
+        enc: &mut Encoder,
+        rule: &IrRule,
+        binding: &[Option<Value>],
+        body_t: u32,
+        head: &[Value],
+        depth: u32,
+    ) -> Option<Vec<Lit>> {
+        for (term, v) in rule.head.iter().zip(head) {
+            let HeadTerm::Expr(e) = term else { return None };
+            if eval_bound(e, binding)? != *v {
+                return None;
+            }
+        }
+        if !conditions_hold(enc.program, rule, binding)? {
+            return None;
+        }
+        let atoms = std::rc::Rc::clone(&enc.atoms);
+        let (pos, neg) = &atoms[rule.id as usize];
+        let mut cl = Vec::new();
+        for (i, &(p, time)) in rule.positives.iter().enumerate() {
+            let pt = at(time, body_t)?;
+            let vals: Vec<Value> =
+                atom_pattern(&pos[i], binding).iter().copied().collect::<Option<_>>()?;
+            if Some(p) == enc.program.crash_rel {
+                let (Value::Sym(n), Value::Int(ct)) = (vals[1], vals[2]) else { return None };
+                cl.push(!*enc.crash.get(&(n, ct as u32))?);
+                continue;
+            }
+            if enc.stable[p as usize] {
+                self.run.tuples.find(p, &vals, pt)?;
+                continue;
+            }
+            let h = match self.run.tuples.find(p, &vals, pt) {
+                Some(id) => self.holds_var(enc, id),
+                None if depth > 1 => self.present_lower(enc, p, &vals, pt, depth - 1),
+                None => return None,
+            };
+            cl.push(!h);
+        }
+        for (i, &(n, time)) in rule.negatives.iter().enumerate() {
+            let Some(nt) = at(time, body_t) else { continue };
+            if !determined(&neg[i], binding) {
+                return None;
+            }
+            let pat = atom_pattern(&neg[i], binding);
+            match self.absence(enc, n, &pat, nt) {
+                Absence::Needs(lits) => cl.extend(lits.into_iter().map(|l| !l)),
+                Absence::Never | Absence::Unknown => return None,
+            }
+        }
+        if rule.ann == HeadAnn::Async {
+            let sender = match rule.location {
+                ArgPat::Const(c) => Some(c),
+                ArgPat::Bind(v) | ArgPat::Check(v) => binding[v as usize],
+                ArgPat::Wild => None,
+            };
+            let (Some(Value::Sym(from)), Value::Sym(to)) = (sender, *head.first()?) else {
+                return None;
+            };
+            if !enc.nodes.contains(&from) || !enc.nodes.contains(&to) || body_t >= self.run.eot {
+                return None;
+            }
+            if from != to {
+                if body_t < enc.eff {
+                    cl.push(enc.omit_var(from, to, body_t));
+                }
+                cl.extend(enc.down_var(from, body_t));
+            }
+        }
+        Some(cl)
+    }
+
+    /// nd(x) for a tuple of the run: x gets a derivation the run does not have.
+    fn nd_var(&mut self, enc: &mut Encoder, id: TupleId) -> Option<Lit> {
+        if let Some(&l) = self.new_derivation.get(&id) {
+            return l;
+        }
+        let rec = self.run.tuples.rec(id);
+        let pattern: Pattern = rec.vals.iter().map(|v| Some(*v)).collect();
+        let causes = self.rederive_causes(enc, rec.rel, &pattern, rec.time);
+        let l = enc.or_var(causes);
+        self.new_derivation.insert(id, l);
+        l
+    }
+}
+
 /// A tuple pattern: `None` matches any value.
 type Pattern = Box<[Option<Value>]>;
 
@@ -1173,25 +1597,47 @@ const MAX_INSTANCES: usize = 64;
 /// False when a condition of the rule is certainly false under the binding (every variable
 /// it reads is bound); conditions that cannot be evaluated count as possibly true.
 fn conditions_may_hold(program: &Program, rule: &IrRule, binding: &[Option<Value>]) -> bool {
-    rule.full.steps.iter().all(|step| {
-        let Step::Filter { lhs, op, rhs } = step else { return true };
-        let (Some(a), Some(b)) = (eval_bound(lhs, binding), eval_bound(rhs, binding)) else {
-            return true;
-        };
-        use crate::syntax::ast::CmpOp;
-        match op {
-            CmpOp::Eq => a == b,
-            CmpOp::Ne => a != b,
-            _ => match program.symbols.compare(a, b) {
-                None => true,
-                Some(ord) => match op {
-                    CmpOp::Lt => ord.is_lt(),
-                    CmpOp::Gt => ord.is_gt(),
-                    CmpOp::Le => ord.is_le(),
-                    CmpOp::Ge => ord.is_ge(),
-                    CmpOp::Eq | CmpOp::Ne => true,
-                },
-            },
+    rule.full.steps.iter().all(|step| match step {
+        Step::Filter { lhs, op, rhs } => condition(program, lhs, *op, rhs, binding) != Some(false),
+        _ => true,
+    })
+}
+
+/// True when every condition of the rule is certainly true under the binding; `None` when
+/// one cannot be evaluated.
+fn conditions_hold(program: &Program, rule: &IrRule, binding: &[Option<Value>]) -> Option<bool> {
+    for step in &rule.full.steps {
+        if let Step::Filter { lhs, op, rhs } = step {
+            if !condition(program, lhs, *op, rhs, binding)? {
+                return Some(false);
+            }
+        }
+    }
+    Some(true)
+}
+
+/// The value of one condition under a partial binding (`None`: unbound or not comparable).
+fn condition(
+    program: &Program,
+    lhs: &IrExpr,
+    op: crate::syntax::ast::CmpOp,
+    rhs: &IrExpr,
+    binding: &[Option<Value>],
+) -> Option<bool> {
+    use crate::syntax::ast::CmpOp;
+    let (a, b) = (eval_bound(lhs, binding)?, eval_bound(rhs, binding)?);
+    Some(match op {
+        CmpOp::Eq => a == b,
+        CmpOp::Ne => a != b,
+        _ => {
+            let ord = program.symbols.compare(a, b)?;
+            match op {
+                CmpOp::Lt => ord.is_lt(),
+                CmpOp::Gt => ord.is_gt(),
+                CmpOp::Le => ord.is_le(),
+                CmpOp::Ge => ord.is_ge(),
+                CmpOp::Eq | CmpOp::Ne => unreachable!("handled above"),
+            }
         }
     })
 }
