@@ -995,13 +995,9 @@ impl RunEncoding<'_> {
                         if !matches(&pat, vals) {
                             continue;
                         }
-                        let mut e = b.clone();
-                        for (a, v) in pos[i].iter().zip(vals.iter()) {
-                            if let ArgPat::Bind(x) | ArgPat::Check(x) = a {
-                                e[*x as usize] = Some(*v);
-                            }
+                        if let Some(e) = extend(b, &pos[i], vals) {
+                            next.push(e);
                         }
-                        next.push(e);
                     }
                 }
                 if next.len() > MAX_INSTANCES {
@@ -1761,6 +1757,27 @@ fn atom_pattern(args: &[ArgPat], binding: &[Option<Value>]) -> Pattern {
             ArgPat::Wild => None,
         })
         .collect()
+}
+
+/// The binding extended by matching an atom against a tuple; `None` when they disagree (a
+/// constant, or a variable bound to another value, possibly earlier in the same atom).
+fn extend(
+    binding: &[Option<Value>],
+    args: &[ArgPat],
+    vals: &[Value],
+) -> Option<Vec<Option<Value>>> {
+    let mut e = binding.to_vec();
+    for (a, v) in args.iter().zip(vals.iter()) {
+        match a {
+            ArgPat::Bind(x) | ArgPat::Check(x) => match e[*x as usize] {
+                Some(old) if old != *v => return None,
+                _ => e[*x as usize] = Some(*v),
+            },
+            ArgPat::Const(c) if c != v => return None,
+            _ => {}
+        }
+    }
+    Some(e)
 }
 
 /// Every column of the atom is a constant, a wildcard or a variable the binding fixes: a
