@@ -75,6 +75,8 @@ pub struct Encoder<'p> {
     stable: Vec<bool>,
     /// The relations of each same-time component.
     components: Vec<std::rc::Rc<Vec<RelId>>>,
+    /// Whether each same-time component is recursive (a same-time rule reads it).
+    recursive: Vec<bool>,
     /// Number of clauses added (for stats).
     pub clauses: usize,
     /// Debugging aid (`LDFI_TRACE=1`): a description of each auxiliary variable, so the
@@ -82,9 +84,60 @@ pub struct Encoder<'p> {
     trace: Option<FxHashMap<u32, String>>,
     /// With `LDFI_TRACE`: the traced variables of each hypothesis of the last batch.
     pub traces: Vec<Vec<String>>,
+    /// `LDFI_AUDIT` (debugging): every clause is checked against a real run.
+    audit: Option<Audit>,
     /// Shared across runs (see [`Encoder::learn`]): b(x) and h(x) of every tuple by
     /// identity, the definition literals by what they define, and the clauses added.
     shared: Shared,
+}
+
+/// `LDFI_AUDIT`: the tuples of a real run, its faults, and the tuple behind each b/h variable.
+struct Audit {
+    present: rustc_hash::FxHashSet<TupleKey>,
+    scenario: crate::eval::Scenario,
+    meaning: FxHashMap<u32, (TupleKey, bool)>,
+}
+
+impl Audit {
+    /// The value of a literal in the audited run, when its variable has a known meaning.
+    fn value(&self, enc: &Encoder, l: Lit) -> Option<bool> {
+        let v = l.var().idx32();
+        let is = |x: &Lit| x.var().idx32() == v;
+        let val = if let Some((k, holds)) = self.meaning.get(&v) {
+            self.present.contains(k) == *holds
+        } else if let Some((o, _)) = enc.omit.iter().find(|(_, x)| is(x)) {
+            self.scenario.omissions.contains(o)
+        } else if let Some((c, _)) = enc.crash.iter().find(|(_, x)| is(x)) {
+            self.scenario.crashes.contains(c)
+        } else if let Some(((n, t), _)) = enc.down.iter().find(|(_, x)| is(x)) {
+            self.scenario.crashes.iter().any(|(m, ct)| m == n && ct <= t)
+        } else {
+            return None;
+        };
+        Some(val == l.is_pos())
+    }
+
+    /// Print a clause whose literals all have known values and are all false.
+    fn check(&self, enc: &Encoder, lits: &[Lit]) {
+        let values: Option<Vec<bool>> = lits.iter().map(|&l| self.value(enc, l)).collect();
+        if values.is_some_and(|v| v.iter().all(|b| !b)) {
+            let shown: Vec<String> = lits
+                .iter()
+                .map(|&l| {
+                    let sign = if l.is_pos() { "" } else { "not " };
+                    match self.meaning.get(&l.var().idx32()) {
+                        Some(((rel, t, vals), holds)) => format!(
+                            "{sign}{}({}@{t})",
+                            if *holds { "holds" } else { "lost" },
+                            enc.program.show_tuple(*rel, vals)
+                        ),
+                        None => format!("{sign}fault var {}", l.var().idx32()),
+                    }
+                })
+                .collect();
+            eprintln!("LDFI_AUDIT: clause false in the audited run: {}", shown.join(" or "));
+        }
+    }
 }
 
 /// Variables and clauses shared by the encodings of all runs.
@@ -137,9 +190,11 @@ impl<'p> Encoder<'p> {
             domains,
             stable: stable_relations(program),
             components: components(program),
+            recursive: recursive_components(program),
             clauses: 0,
             trace: std::env::var_os("LDFI_TRACE").map(|_| FxHashMap::default()),
             traces: Vec::new(),
+            audit: None,
             shared: Shared::default(),
         };
         enc.crash_vars(crashes);
@@ -216,6 +271,9 @@ impl<'p> Encoder<'p> {
 
     /// Add a clause unless the same clause was added before.
     fn clause_once(&mut self, lits: &[Lit]) {
+        if let Some(audit) = &self.audit {
+            audit.check(self, lits);
+        }
         let mut key = lits.to_vec();
         key.sort_unstable();
         key.dedup();
@@ -231,6 +289,9 @@ impl<'p> Encoder<'p> {
             return (l, false);
         }
         let l = self.lit();
+        if let Some(audit) = &mut self.audit {
+            audit.meaning.insert(l.var().idx32(), (key.clone(), holds));
+        }
         let map = if holds { &mut self.shared.holds } else { &mut self.shared.lost };
         map.insert(key, l);
         (l, true)
@@ -365,7 +426,7 @@ impl<'p> Encoder<'p> {
             hqueue: Vec::new(),
             active: Default::default(),
             absent: FxHashMap::default(),
-            lowered: Default::default(),
+            lowered: FxHashMap::default(),
             new_derivation: FxHashMap::default(),
         };
         let mut goal = guard;
@@ -450,6 +511,26 @@ impl<'p> Encoder<'p> {
         }
     }
 
+    /// Debugging aid (`LDFI_AUDIT`): from now on, check every clause added against the real
+    /// run of `scenario` (every variable of a tuple, fault or crash has a true value there;
+    /// a sound clause is never false). Violations are printed on stderr.
+    pub fn audit(
+        &mut self,
+        scenario: &crate::eval::Scenario,
+    ) -> Result<(), crate::eval::EvalError> {
+        let params = crate::eval::RunParams {
+            eot: self.eot,
+            nodes: self.nodes.clone(),
+            lineage: false,
+            tuple_cap: crate::eval::DEFAULT_TUPLE_CAP,
+        };
+        let run = crate::eval::run(self.program, &params, scenario)?;
+        let present = run.tuples.recs.iter().map(|r| (r.rel, r.time, r.vals.clone())).collect();
+        self.audit =
+            Some(Audit { present, scenario: scenario.clone(), meaning: FxHashMap::default() });
+        Ok(())
+    }
+
     /// Describe a variable for `LDFI_TRACE` (the first description of a positive literal
     /// wins: hash-consed literals serve several definitions).
     fn name(&mut self, l: Lit, what: impl FnOnce() -> String) {
@@ -508,8 +589,8 @@ struct RunEncoding<'r> {
     active: rustc_hash::FxHashSet<(RelId, Pattern, u32)>,
     /// b(z) of tuples the run lacks, given their lower bound in this run.
     absent: FxHashMap<TupleKey, Lit>,
-    /// Tuples the run lacks whose h(z) got its lower bounds in this run.
-    lowered: rustc_hash::FxHashSet<TupleKey>,
+    /// Tuples whose h got instance lower bounds in this run, with the depth used.
+    lowered: FxHashMap<TupleKey, u32>,
     /// nd(x): x gets a derivation the run does not have (for the run's tuples).
     new_derivation: FxHashMap<TupleId, Option<Lit>>,
 }
@@ -670,6 +751,9 @@ impl RunEncoding<'_> {
         }
         if enc.negative_support {
             cl.extend(self.nd_var(enc, id));
+            // Lower bounds from rule instances the run did not fire.
+            let key = self.key(id);
+            self.instance_lowers(enc, key, h, LOWER_DEPTH);
         }
         enc.clause_once(&cl);
     }
@@ -922,8 +1006,14 @@ impl RunEncoding<'_> {
                 if body_t == 0 {
                     continue;
                 }
-                let binding =
-                    if head == q { bind_head(rule, pattern) } else { Some(vec![None; rule.nvars]) };
+                // In a recursive component another tuple of q (or of the component) may be
+                // gained from outside and derive P inside it: only the component as a whole
+                // has external causes, so no rule is narrowed by P there.
+                let binding = if head == q && !enc.recursive[scc as usize] {
+                    bind_head(rule, pattern)
+                } else {
+                    Some(vec![None; rule.nvars])
+                };
                 let Some(binding) = binding else { continue };
                 for binding in self.instances(enc, rule, binding, body_t) {
                     let inst = Instance { rule, binding: &binding, derives_q: head == q, body_t };
@@ -931,7 +1021,14 @@ impl RunEncoding<'_> {
                 }
             }
         }
-        cl.extend(self.redelivery_causes(enc, q, pattern, t));
+        if enc.recursive[scc as usize] {
+            for &head in heads.iter() {
+                let any = vec![None; program.rels[head as usize].arity];
+                cl.extend(self.redelivery_causes(enc, head, &any, t));
+            }
+        } else {
+            cl.extend(self.redelivery_causes(enc, q, pattern, t));
+        }
         cl
     }
 
@@ -1334,7 +1431,7 @@ enum Absence {
 }
 
 /// How many rule levels the lower bounds of a tuple the run lacks follow.
-const LOWER_DEPTH: u32 = 4;
+const LOWER_DEPTH: u32 = 6;
 
 /// Lower bounds: what certainly holds, or is certainly lost, under a hypothesis. They are
 /// clauses `b(x) <- ...` and `h(x) <- ...` that the true meaning of every variable satisfies
@@ -1455,14 +1552,29 @@ impl RunEncoding<'_> {
     ) -> Lit {
         let key: TupleKey = (q, t, vals.into());
         let (h, _) = enc.tuple_lit(key.clone(), true);
-        if depth == 0 || !self.lowered.insert(key) {
-            return h;
+        if !self.lowered.contains_key(&key) {
+            let pattern: Pattern = vals.iter().map(|v| Some(*v)).collect();
+            match self.gain_var(enc, q, &pattern, t) {
+                None => enc.clause_once(&[!h]),
+                Some(g) => enc.clause_once(&[!h, g]),
+            }
         }
+        self.instance_lowers(enc, key, h, depth);
+        h
+    }
+
+    /// Lower bounds of h(x) from every fully bound rule instance deriving x (up to `depth`
+    /// rule levels; a tuple met again with more depth left is bounded again).
+    fn instance_lowers(&mut self, enc: &mut Encoder, key: TupleKey, h: Lit, depth: u32) {
+        if self.lowered.get(&key).is_some_and(|&d| d >= depth) {
+            return;
+        }
+        self.lowered.insert(key.clone(), depth);
+        if depth == 0 {
+            return;
+        }
+        let (q, t, vals) = key;
         let pattern: Pattern = vals.iter().map(|v| Some(*v)).collect();
-        match self.gain_var(enc, q, &pattern, t) {
-            None => enc.clause_once(&[!h]),
-            Some(g) => enc.clause_once(&[!h, g]),
-        }
         let program = enc.program;
         for &rid in &program.rules_by_head[q as usize] {
             let rule = &program.rules[rid as usize];
@@ -1474,24 +1586,75 @@ impl RunEncoding<'_> {
                 continue;
             }
             let Some(binding) = bind_head(rule, &pattern) else { continue };
-            for b in self.instances(enc, rule, binding, body_t) {
-                if let Some(conds) = self.instance_lower(enc, rule, &b, body_t, vals, depth) {
+            for (b, choice) in self.lower_instances(enc, rule, binding, body_t) {
+                if let Some(conds) =
+                    self.instance_lower(enc, rule, &b, &choice, body_t, &vals, depth)
+                {
                     let mut cl = vec![h];
                     cl.extend(conds);
                     enc.clause_once(&cl);
                 }
             }
         }
-        h
+    }
+
+    /// The rule instances of [`RunEncoding::instances`], with every body atom the binding
+    /// leaves open split over its candidate tuples (static domains): each instance comes
+    /// with the tuple chosen for each such atom. Empty when there would be too many.
+    #[allow(clippy::type_complexity)]
+    fn lower_instances(
+        &self,
+        enc: &Encoder,
+        rule: &IrRule,
+        binding: Vec<Option<Value>>,
+        body_t: u32,
+    ) -> Vec<(Vec<Option<Value>>, Vec<Option<Vec<Value>>>)> {
+        let (pos, _) = &enc.atoms[rule.id as usize];
+        let n = rule.positives.len();
+        let mut out: Vec<(Vec<Option<Value>>, Vec<Option<Vec<Value>>>)> = self
+            .instances(enc, rule, binding, body_t)
+            .into_iter()
+            .map(|b| (b, vec![None; n]))
+            .collect();
+        for (i, &(p, time)) in rule.positives.iter().enumerate() {
+            if enc.stable[p as usize]
+                || Some(p) == enc.program.crash_rel
+                || at(time, body_t).is_none()
+            {
+                continue;
+            }
+            let mut next = Vec::new();
+            for (b, choice) in out {
+                let pat = atom_pattern(&pos[i], &b);
+                if pat.iter().all(Option::is_some) {
+                    next.push((b, choice));
+                    continue;
+                }
+                let Some(cands) = self.candidates(enc, p, &pat) else { return Vec::new() };
+                for vals in cands {
+                    let Some(e) = extend(&b, &pos[i], &vals) else { continue };
+                    let mut c = choice.clone();
+                    c[i] = Some(vals);
+                    next.push((e, c));
+                }
+            }
+            if next.len() > MAX_INSTANCES {
+                return Vec::new();
+            }
+            out = next;
+        }
+        out
     }
 
     /// The clause literals (negated conditions) under which a fully bound rule instance
     /// certainly derives `head`; `None` when that cannot be stated.
+    #[allow(clippy::too_many_arguments)]
     fn instance_lower(
         &mut self,
         enc: &mut Encoder,
         rule: &IrRule,
         binding: &[Option<Value>],
+        choice: &[Option<Vec<Value>>],
         body_t: u32,
         head: &[Value],
         depth: u32,
@@ -1510,8 +1673,10 @@ impl RunEncoding<'_> {
         let mut cl = Vec::new();
         for (i, &(p, time)) in rule.positives.iter().enumerate() {
             let pt = at(time, body_t)?;
-            let vals: Vec<Value> =
-                atom_pattern(&pos[i], binding).iter().copied().collect::<Option<_>>()?;
+            let vals: Vec<Value> = match &choice[i] {
+                Some(v) => v.clone(),
+                None => atom_pattern(&pos[i], binding).iter().copied().collect::<Option<_>>()?,
+            };
             if Some(p) == enc.program.crash_rel {
                 let (Value::Sym(n), Value::Int(ct)) = (vals[1], vals[2]) else { return None };
                 cl.push(!*enc.crash.get(&(n, ct as u32))?);
@@ -1664,6 +1829,28 @@ fn eval_bound(e: &IrExpr, binding: &[Option<Value>]) -> Option<Value> {
             .map(Value::Int)
         }
     }
+}
+
+/// Whether each same-time component is recursive: a same-time rule deriving one of its
+/// relations reads one of them (positively or negated) at the same time.
+fn recursive_components(program: &Program) -> Vec<bool> {
+    let n = program.same_time_scc.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
+    let mut out = vec![false; n];
+    for rule in &program.rules {
+        if rule.ann != HeadAnn::None {
+            continue;
+        }
+        let c = program.same_time_scc[rule.head_rel as usize];
+        let reads_own = rule
+            .positives
+            .iter()
+            .chain(rule.negatives.iter())
+            .any(|&(r, time)| time == TimeRef::Now && program.same_time_scc[r as usize] == c);
+        if reads_own {
+            out[c as usize] = true;
+        }
+    }
+    out
 }
 
 /// The relations of each same-time component, indexed by component.

@@ -313,6 +313,12 @@ pub const ROUND: usize = 4;
 fn ldfi(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
     let p = d.params;
     let mut enc = Encoder::new(d.program, p.eot, p.eff, p.crashes, &p.nodes, p.negative_support);
+    if let Ok(spec) = std::env::var("LDFI_AUDIT") {
+        match audit_scenario(d.program, &p.nodes, &spec) {
+            Ok(s) => enc.audit(&s)?,
+            Err(e) => eprintln!("LDFI_AUDIT ignored: {e}"),
+        }
+    }
     let t0 = Instant::now();
     enc.learn(baseline, &Hypothesis::default());
     d.stats.lineage_time += t0.elapsed();
@@ -362,6 +368,25 @@ fn ldfi(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
             d.stats.lineage_time += t0.elapsed();
         }
     }
+}
+
+/// `LDFI_AUDIT=a->b@2,c@4` (debugging): the scenario whose real run every clause of the
+/// encoding is checked against.
+fn audit_scenario(program: &Program, nodes: &[Sym], spec: &str) -> Result<Scenario, String> {
+    let mut faults = crate::faults::FaultSet::default();
+    for item in spec.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let (what, time) =
+            item.rsplit_once('@').ok_or(format!("`{item}`: expected X->Y@T or N@T"))?;
+        let time: u32 = time.parse().map_err(|_| format!("`{item}`: bad time"))?;
+        let fault = match what.split_once("->") {
+            Some((from, to)) => {
+                crate::faults::Fault::Omit { from: from.into(), to: to.into(), time }
+            }
+            None => crate::faults::Fault::Crash { node: what.into(), time },
+        };
+        faults.0.insert(fault);
+    }
+    Scenario::from_faults(program, nodes, &faults)
 }
 
 /// Random fault injection: a uniform number of crashes at random times, and each possible
