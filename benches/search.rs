@@ -185,18 +185,9 @@ fn main() {
             }
         };
         let base = SearchParams {
-            eot: prep.eot,
-            eff: prep.eff,
-            crashes: prep.crashes,
-            nodes: prep.nodes.clone(),
-            strategy: Strategy::Ldfi,
-            max_runs: None,
             timeout: Some(opts.timeout),
-            seed: 0,
-            all: false,
-            negative_support: true,
-            tuple_cap: ldfi::eval::DEFAULT_TUPLE_CAP,
             jobs: opts.jobs,
+            ..prep.search_params(Strategy::Ldfi)
         };
         let run =
             |p: &SearchParams| search::search(&prep.program, p, None).expect("evaluation error");

@@ -36,6 +36,25 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// Search parameters for these bounds with every option at its default (no budget,
+    /// seed 0, first counterexample only, negative support on, one worker).
+    pub fn search_params(&self, strategy: Strategy) -> SearchParams {
+        SearchParams {
+            eot: self.eot,
+            eff: self.eff,
+            crashes: self.crashes,
+            nodes: self.nodes.clone(),
+            strategy,
+            max_runs: None,
+            timeout: None,
+            seed: 0,
+            all: false,
+            negative_support: true,
+            tuple_cap: crate::eval::DEFAULT_TUPLE_CAP,
+            jobs: 1,
+        }
+    }
+
     pub fn bounds_text(&self) -> String {
         format!(
             "eot={} eff={} crashes={} nodes={}",
@@ -317,11 +336,6 @@ pub fn explain(args: &ExplainArgs, color: bool) -> u8 {
 /// Search parameters from the prepared spec and the check flags.
 pub fn search_params(p: &Prepared, strategy: Strategy, args: &CheckArgs) -> SearchParams {
     SearchParams {
-        eot: p.eot,
-        eff: p.eff,
-        crashes: p.crashes,
-        nodes: p.nodes.clone(),
-        strategy,
         max_runs: args.max_runs,
         timeout: args.timeout.map(Duration::from_secs),
         seed: args.seed.unwrap_or(0),
@@ -329,6 +343,7 @@ pub fn search_params(p: &Prepared, strategy: Strategy, args: &CheckArgs) -> Sear
         negative_support: !args.no_negative_support,
         tuple_cap: args.tuple_cap,
         jobs: args.jobs.unwrap_or(1).max(1),
+        ..p.search_params(strategy)
     }
 }
 

@@ -116,20 +116,8 @@ fn run_inner(case: &Case) -> Result<(Status, String), String> {
         None => Strategy::Ldfi,
         Some(s) => Strategy::parse(s).ok_or_else(|| format!("unknown strategy `{s}`"))?,
     };
-    let params = SearchParams {
-        eot: p.eot,
-        eff: p.eff,
-        crashes: p.crashes,
-        nodes: p.nodes.clone(),
-        strategy,
-        max_runs: None,
-        timeout: Some(Duration::from_secs(600)),
-        seed: 0,
-        all: false,
-        negative_support: true,
-        tuple_cap: crate::eval::DEFAULT_TUPLE_CAP,
-        jobs: 1,
-    };
+    let params =
+        SearchParams { timeout: Some(Duration::from_secs(600)), ..p.search_params(strategy) };
     let o = search::search(&p.program, &params, None).map_err(|e| e.to_diagnostic().message)?;
     let mut summary =
         format!("{} -> {} ({} executions)", p.bounds_text(), o.verdict.name(), o.stats.executions);
