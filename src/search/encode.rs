@@ -1512,7 +1512,12 @@ impl RunEncoding<'_> {
         let mut lits = Vec::new();
         for vals in cands {
             match self.run.tuples.find(q, &vals, t) {
-                Some(id) => lits.push(self.tuple_var(enc, id)),
+                Some(id) => {
+                    // b(x) must hold; h(x) with its lower bounds (and the exclusion of b and
+                    // h) shows when x certainly stays.
+                    lits.push(self.tuple_var(enc, id));
+                    self.holds_var(enc, id);
+                }
                 None => lits.push(self.absent_lost_var(enc, q, &vals, t)),
             }
         }
