@@ -437,6 +437,10 @@ impl<'p> Encoder<'p> {
                     // A violation: the post tuple is lost while its pre tuple may still hold.
                     let b = enc.tuple_var(self, p);
                     let h = enc.holds_var(self, id);
+                    if self.negative_support {
+                        // Its lower bounds show when post certainly stays (e.g. re-derived).
+                        enc.holds_var(self, p);
+                    }
                     goal.push(self.and_var(vec![b, h]));
                 }
             }
