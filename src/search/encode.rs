@@ -386,6 +386,33 @@ impl<'p> Encoder<'p> {
         Some(l)
     }
 
+    /// The crash variable behind a tuple `crash(obs, n, ct)`, which is present (at every
+    /// node) exactly when n crashes at ct; `None` when obs is not a node or no such variable.
+    fn crash_var_of(&self, vals: &[Value]) -> Option<Lit> {
+        let [Value::Sym(obs), Value::Sym(n), Value::Int(ct)] = vals else { return None };
+        if !self.nodes.contains(obs) {
+            return None;
+        }
+        self.crash.get(&(*n, u32::try_from(*ct).ok()?)).copied()
+    }
+
+    /// The crash variables whose tuples match a `crash(_, n, t)` pattern (open columns match
+    /// any node or time).
+    fn crashes_matching(
+        &self,
+        pattern: &[Option<Value>],
+    ) -> impl Iterator<Item = (&(Sym, u32), Lit)> + '_ {
+        let node = pattern.get(1).copied().flatten();
+        let time = pattern.get(2).copied().flatten();
+        self.crash
+            .iter()
+            .filter(move |((n, t), _)| {
+                node.is_none_or(|v| v == Value::Sym(*n))
+                    && time.is_none_or(|v| v == Value::Int(*t as i64))
+            })
+            .map(|(c, &l)| (c, l))
+    }
+
     fn hypothesis_lits(&mut self, h: &Hypothesis) -> Vec<Lit> {
         let mut lits: Vec<Lit> =
             h.omissions.iter().map(|&(a, b, t)| self.omit_var(a, b, t)).collect();
@@ -605,37 +632,36 @@ impl RunEncoding<'_> {
         (r.rel, r.time, r.vals.clone())
     }
 
+    /// b(x) of a tuple of the run (queued for encoding the first time it is met).
     fn tuple_var(&mut self, enc: &mut Encoder, id: TupleId) -> Lit {
-        if let Some(&l) = self.tuple.get(&id) {
-            return l;
-        }
-        let (l, new) = enc.tuple_lit(self.key(id), false);
-        if new {
-            let run = self.run;
-            enc.name(l, || {
-                let r = run.tuples.rec(id);
-                format!("lost {}@{}", enc.program.show_tuple(r.rel, &r.vals), r.time)
-            });
-        }
-        self.tuple.insert(id, l);
-        self.queue.push(id);
-        l
+        self.run_tuple_var(enc, id, false)
     }
 
+    /// h(x) of a tuple of the run (queued for encoding the first time it is met).
     fn holds_var(&mut self, enc: &mut Encoder, id: TupleId) -> Lit {
-        if let Some(&l) = self.holds.get(&id) {
+        self.run_tuple_var(enc, id, true)
+    }
+
+    fn run_tuple_var(&mut self, enc: &mut Encoder, id: TupleId, holds: bool) -> Lit {
+        let (map, queue) = if holds {
+            (&mut self.holds, &mut self.hqueue)
+        } else {
+            (&mut self.tuple, &mut self.queue)
+        };
+        if let Some(&l) = map.get(&id) {
             return l;
         }
-        let (l, new) = enc.tuple_lit(self.key(id), true);
+        let run = self.run;
+        let r = run.tuples.rec(id);
+        let (l, new) = enc.tuple_lit((r.rel, r.time, r.vals.clone()), holds);
         if new {
-            let run = self.run;
             enc.name(l, || {
-                let r = run.tuples.rec(id);
-                format!("holds {}@{}", enc.program.show_tuple(r.rel, &r.vals), r.time)
+                let what = if holds { "holds" } else { "lost" };
+                format!("{what} {}@{}", enc.program.show_tuple(r.rel, &r.vals), r.time)
             });
         }
-        self.holds.insert(id, l);
-        self.hqueue.push(id);
+        map.insert(id, l);
+        queue.push(id);
         l
     }
 
@@ -675,12 +701,8 @@ impl RunEncoding<'_> {
             return;
         }
         if firings.iter().any(|f| f.source == Source::Crash) {
-            if let (Some(&Value::Sym(n)), Some(&Value::Int(ct))) =
-                (rec.vals.get(1), rec.vals.get(2))
-            {
-                if let Some(&c) = enc.crash.get(&(n, ct as u32)) {
-                    enc.clause_once(&[h, !c]);
-                }
+            if let Some(c) = enc.crash_var_of(&rec.vals) {
+                enc.clause_once(&[h, !c]);
             }
             return;
         }
@@ -807,14 +829,7 @@ impl RunEncoding<'_> {
             return;
         }
         if firings.iter().any(|f| f.source == Source::Crash) {
-            let rec = run.tuples.rec(id);
-            let crash = match (rec.vals.get(1), rec.vals.get(2)) {
-                (Some(&Value::Sym(n)), Some(&Value::Int(t))) => {
-                    enc.crash.get(&(n, t as u32)).copied()
-                }
-                _ => None,
-            };
-            match crash {
+            match enc.crash_var_of(&run.tuples.rec(id).vals) {
                 Some(c) => enc.clause_once(&[!b, !c]),
                 None => enc.clause_once(&[!b]),
             }
@@ -923,7 +938,7 @@ impl RunEncoding<'_> {
                 continue;
             }
             // Any candidate certainly present blocks it (none is in the run: it fired).
-            if let Some(cands) = self.candidates(enc, n.rel, &n.pattern) {
+            if let Some(cands) = domain_tuples(enc, n.rel, &n.pattern, MAX_SPLIT) {
                 for vals in cands {
                     if self.run.tuples.find(n.rel, &vals, n.time).is_none() {
                         breakers.push(self.present_lower(enc, n.rel, &vals, n.time, LOWER_DEPTH));
@@ -1323,31 +1338,8 @@ impl RunEncoding<'_> {
         pattern: &[Option<Value>],
         t: u32,
     ) -> Option<Vec<Pattern>> {
-        let mut candidates: Vec<Vec<Value>> = vec![Vec::new()];
-        let mut open = false;
-        for (col, p) in pattern.iter().enumerate() {
-            let values: Vec<Value> = match p {
-                Some(v) => vec![*v],
-                None => {
-                    open = true;
-                    enc.domains[q as usize][col].as_ref()?.iter().copied().collect()
-                }
-            };
-            if candidates.len() * values.len() > SATURATION_LIMIT {
-                return None;
-            }
-            candidates = candidates
-                .into_iter()
-                .flat_map(|c| {
-                    values.iter().map(move |v| {
-                        let mut c = c.clone();
-                        c.push(*v);
-                        c
-                    })
-                })
-                .collect();
-        }
-        let missing: Vec<Pattern> = candidates
+        let open = pattern.iter().any(Option::is_none);
+        let missing: Vec<Pattern> = domain_tuples(enc, q, pattern, SATURATION_LIMIT)?
             .into_iter()
             .filter(|c| self.run.tuples.find(q, c, t).is_none())
             .map(|c| c.into_iter().map(Some).collect())
@@ -1399,14 +1391,9 @@ impl RunEncoding<'_> {
             return self.anycrash_var(enc);
         }
         let lits: Vec<Lit> = enc
-            .crash
-            .iter()
-            .filter(|((n, t), _)| {
-                node.is_none_or(|v| v == Value::Sym(*n))
-                    && time.is_none_or(|v| v == Value::Int(*t as i64))
-                    && !self.crashes.contains(&(*n, *t))
-            })
-            .map(|(_, &l)| l)
+            .crashes_matching(pattern)
+            .filter(|(c, _)| !self.crashes.contains(c))
+            .map(|(_, l)| l)
             .collect();
         enc.or_var(lits)
     }
@@ -1443,37 +1430,6 @@ const LOWER_DEPTH: u32 = 6;
 /// violation; they let the solver see, for instance, that an abort the hypothesis cannot
 /// prevent does arrive, and so blocks a `notin` that a hypothesis relied on.
 impl RunEncoding<'_> {
-    /// Every tuple of q matching the pattern, over the static column domains (`None` when a
-    /// domain is unknown or there are too many).
-    fn candidates(
-        &self,
-        enc: &Encoder,
-        q: RelId,
-        pattern: &[Option<Value>],
-    ) -> Option<Vec<Vec<Value>>> {
-        let mut out: Vec<Vec<Value>> = vec![Vec::new()];
-        for (col, p) in pattern.iter().enumerate() {
-            let values: Vec<Value> = match p {
-                Some(v) => vec![*v],
-                None => enc.domains[q as usize][col].as_ref()?.iter().copied().collect(),
-            };
-            if out.len() * values.len() > MAX_SPLIT {
-                return None;
-            }
-            out = out
-                .into_iter()
-                .flat_map(|c| {
-                    values.iter().map(move |v| {
-                        let mut c = c.clone();
-                        c.push(*v);
-                        c
-                    })
-                })
-                .collect();
-        }
-        Some(out)
-    }
-
     /// What it takes for no tuple of q matching the pattern to be present at t.
     fn absence(
         &mut self,
@@ -1492,18 +1448,7 @@ impl RunEncoding<'_> {
             if !observed {
                 return Absence::Needs(Vec::new());
             }
-            let (node, time) =
-                (pattern.get(1).copied().flatten(), pattern.get(2).copied().flatten());
-            let lits = enc
-                .crash
-                .iter()
-                .filter(|((n, ct), _)| {
-                    node.is_none_or(|v| v == Value::Sym(*n))
-                        && time.is_none_or(|v| v == Value::Int(*ct as i64))
-                })
-                .map(|(_, &c)| !c)
-                .collect();
-            return Absence::Needs(lits);
+            return Absence::Needs(enc.crashes_matching(pattern).map(|(_, c)| !c).collect());
         }
         if enc.stable[q as usize] {
             return if self.has_match(q, pattern, t) {
@@ -1512,7 +1457,9 @@ impl RunEncoding<'_> {
                 Absence::Needs(Vec::new())
             };
         }
-        let Some(cands) = self.candidates(enc, q, pattern) else { return Absence::Unknown };
+        let Some(cands) = domain_tuples(enc, q, pattern, MAX_SPLIT) else {
+            return Absence::Unknown;
+        };
         let mut lits = Vec::new();
         for vals in cands {
             match self.run.tuples.find(q, &vals, t) {
@@ -1639,7 +1586,7 @@ impl RunEncoding<'_> {
                     next.push((b, choice));
                     continue;
                 }
-                let Some(cands) = self.candidates(enc, p, &pat) else { return Vec::new() };
+                let Some(cands) = domain_tuples(enc, p, &pat, MAX_SPLIT) else { return Vec::new() };
                 for vals in cands {
                     let Some(e) = extend(&b, &pos[i], &vals) else { continue };
                     let mut c = choice.clone();
@@ -1687,8 +1634,7 @@ impl RunEncoding<'_> {
                 None => atom_pattern(&pos[i], binding).iter().copied().collect::<Option<_>>()?,
             };
             if Some(p) == enc.program.crash_rel {
-                let (Value::Sym(n), Value::Int(ct)) = (vals[1], vals[2]) else { return None };
-                cl.push(!*enc.crash.get(&(n, ct as u32))?);
+                cl.push(!enc.crash_var_of(&vals)?);
                 continue;
             }
             if enc.stable[p as usize] {
@@ -1747,6 +1693,37 @@ impl RunEncoding<'_> {
         self.new_derivation.insert(id, l);
         l
     }
+}
+
+/// Every tuple of q matching the pattern over the static column domains; `None` when an open
+/// column's domain is unknown or there would be more than `limit` tuples.
+fn domain_tuples(
+    enc: &Encoder,
+    q: RelId,
+    pattern: &[Option<Value>],
+    limit: usize,
+) -> Option<Vec<Vec<Value>>> {
+    let mut out: Vec<Vec<Value>> = vec![Vec::new()];
+    for (col, p) in pattern.iter().enumerate() {
+        let values: Vec<Value> = match p {
+            Some(v) => vec![*v],
+            None => enc.domains[q as usize][col].as_ref()?.iter().copied().collect(),
+        };
+        if out.len() * values.len() > limit {
+            return None;
+        }
+        out = out
+            .into_iter()
+            .flat_map(|c| {
+                values.iter().map(move |v| {
+                    let mut c = c.clone();
+                    c.push(*v);
+                    c
+                })
+            })
+            .collect();
+    }
+    Some(out)
 }
 
 /// A tuple pattern: `None` matches any value.
