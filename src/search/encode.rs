@@ -1274,19 +1274,11 @@ impl RunEncoding<'_> {
             return None;
         }
         let Some(Value::Int(want)) = pattern.get(col).copied().flatten() else { return None };
-        let store = self.run.tuples.store(t)?;
-        store.rels[rule.head_rel as usize].list.iter().find_map(|&id| {
-            let vals = &self.run.tuples.rec(id).vals;
-            let same_group = pattern
-                .iter()
-                .zip(vals.iter())
-                .enumerate()
-                .all(|(c, (p, v))| c == col || p.is_none_or(|p| p == *v));
-            match (same_group, vals[col]) {
-                (true, Value::Int(have)) => Some(want.cmp(&have)),
-                _ => None,
-            }
-        })
+        let id = self.group_tuple(rule.head_rel, pattern, col, t)?;
+        match self.run.tuples.rec(id).vals[col] {
+            Value::Int(have) => Some(want.cmp(&have)),
+            Value::Sym(_) => None,
+        }
     }
 
     /// The tuples of r at t, borrowed from the run (empty outside 1..=EOT).
@@ -1318,7 +1310,19 @@ impl RunEncoding<'_> {
 
     /// Some tuple of q at t matches the pattern on every column but `agg_col`.
     fn group_exists(&self, q: RelId, pattern: &[Option<Value>], agg_col: usize, t: u32) -> bool {
-        self.tuples(q, t).iter().any(|&id| {
+        self.group_tuple(q, pattern, agg_col, t).is_some()
+    }
+
+    /// The run's tuple of q at t for the group the pattern names (every column but the
+    /// aggregated `agg_col`).
+    fn group_tuple(
+        &self,
+        q: RelId,
+        pattern: &[Option<Value>],
+        agg_col: usize,
+        t: u32,
+    ) -> Option<TupleId> {
+        self.tuples(q, t).iter().copied().find(|&id| {
             let vals = &self.run.tuples.rec(id).vals;
             pattern
                 .iter()
