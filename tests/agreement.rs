@@ -136,7 +136,7 @@ fn first_cx(p: &Program, o: &Outcome) -> String {
 
 // ───────────────────────────── specs ─────────────────────────────
 
-fn spec_files() -> Vec<PathBuf> {
+fn spec_files(root: &str) -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
             .expect("readable dir")
@@ -152,18 +152,39 @@ fn spec_files() -> Vec<PathBuf> {
         }
     }
     let mut out = Vec::new();
-    walk(Path::new("specs"), &mut out);
+    walk(Path::new(root), &mut out);
     out
 }
 
 #[test]
 fn ldfi_agrees_with_exhaustive_on_specs() {
-    let files = spec_files();
+    let files = spec_files("specs");
     assert!(files.len() >= 10, "expected the spec corpus under specs/, found {files:?}");
+    let (agreed, skipped, failures) = compare_header_lines(&files, false);
+    println!("{agreed} header lines agree, {skipped} skipped");
+    assert!(agreed >= 20, "only {agreed} header lines could be compared ({skipped} skipped)");
+    assert!(failures.is_empty(), "{} disagreement(s):\n{}", failures.len(), failures.join("\n"));
+}
+
+/// Programs that outside testing found ldfi wrong on (`tests/regressions/`): both searches
+/// must reach the header's verdict, and neither may run out of budget.
+#[test]
+fn ldfi_agrees_with_exhaustive_on_regressions() {
+    let files = spec_files("tests/regressions");
+    assert!(files.len() >= 3, "expected the regression cases, found {files:?}");
+    let (agreed, skipped, failures) = compare_header_lines(&files, true);
+    assert!(failures.is_empty(), "{} disagreement(s):\n{}", failures.len(), failures.join("\n"));
+    assert_eq!(skipped, 0, "a regression case ran out of budget");
+    assert!(agreed >= files.len(), "only {agreed} header lines compared");
+}
+
+/// Compare both searches on every header line of the files: (agreed, skipped, failures).
+/// With `strict`, a verdict other than the header's `expect=` is a failure too.
+fn compare_header_lines(files: &[PathBuf], strict: bool) -> (usize, usize, Vec<String>) {
     let mut failures = Vec::new();
     let mut agreed = 0;
     let mut skipped = 0;
-    for file in &files {
+    for file in files {
         let loaded = match ldfi::syntax::load(&[file.as_path()]) {
             Ok(l) => l,
             Err((_, d)) => panic!("{}: {d:?}", file.display()),
@@ -193,7 +214,13 @@ fn ldfi_agrees_with_exhaustive_on_specs() {
                     agreed += 1;
                     println!("{where_}: both {} in {:.2?}", v.name(), t0.elapsed());
                     if let Some(e) = h.expect {
-                        if e.name() != v.name() {
+                        if strict && e.name() != v.name() {
+                            failures.push(format!(
+                                "{where_}: header expects {} but both searches say {}",
+                                e.name(),
+                                v.name()
+                            ));
+                        } else if e.name() != v.name() {
                             println!(
                                 "note: {where_}: header expects {} but both searches say {}",
                                 e.name(),
@@ -210,9 +237,7 @@ fn ldfi_agrees_with_exhaustive_on_specs() {
             }
         }
     }
-    println!("{agreed} header lines agree, {skipped} skipped");
-    assert!(agreed >= 20, "only {agreed} header lines could be compared ({skipped} skipped)");
-    assert!(failures.is_empty(), "{} disagreement(s):\n{}", failures.len(), failures.join("\n"));
+    (agreed, skipped, failures)
 }
 
 /// The verdict by brute force over every scenario within the bounds (every crash choice
@@ -278,33 +303,90 @@ fn brute_force(p: &Program, b: &Bounds, limit: usize) -> Option<Verdict> {
 
 #[path = "common/gen.rs"]
 mod gen;
-use gen::Gen;
+use gen::{Gen, ProtocolGen};
 
-#[test]
-fn ldfi_agrees_with_exhaustive_on_generated_programs() {
-    let cases: u64 =
-        std::env::var("LDFI_PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(5000);
-    let started = Instant::now();
-    let mut failures = Vec::new();
-    let mut skipped = Vec::new();
-    let (mut rejected, mut cert, mut cx, mut ffv, mut brute) = (0u64, 0u64, 0u64, 0u64, 0u64);
+/// A generated program with its nodes and bounds.
+struct Generated {
+    text: String,
+    nodes: Vec<String>,
+    eot: u32,
+    eff: u32,
+    crashes: u32,
+}
+
+/// What a sweep over generated programs saw.
+#[derive(Default)]
+struct Sweep {
+    cases: u64,
+    rejected: u64,
+    skipped: Vec<String>,
+    failures: Vec<String>,
+    cert: u64,
+    cx: u64,
+    ffv: u64,
+    brute: u64,
+}
+
+impl Sweep {
+    fn compared(&self) -> u64 {
+        self.cases - self.rejected - self.skipped.len() as u64
+    }
+
+    /// The assertions every sweep must pass (`min_cx_share`: counterexamples are at least
+    /// 1/min_cx_share of the compared cases).
+    fn assert_sound(&self, max_rejected_share: u64, min_cx_share: u64) {
+        let (cases, compared) = (self.cases, self.compared());
+        assert!(
+            self.rejected * max_rejected_share <= cases,
+            "{} of {cases} generated programs were rejected",
+            self.rejected
+        );
+        assert!(
+            self.skipped.len() as u64 * 50 <= cases,
+            "{} of {cases} cases ran out of budget",
+            self.skipped.len()
+        );
+        assert!(
+            self.cert * 10 >= compared && self.cx * min_cx_share >= compared,
+            "verdicts too lopsided: {} certified, {} counterexamples",
+            self.cert,
+            self.cx
+        );
+        assert!(
+            self.failures.is_empty(),
+            "{} disagreement(s) between ldfi and exhaustive; first ones:\n{}",
+            self.failures.len(),
+            self.failures[..self.failures.len().min(3)].join("\n")
+        );
+    }
+}
+
+/// `LDFI_PROPTEST_SEED` (first seed, default 0) and the number of cases from `var`.
+fn sweep_range(var: &str, default: u64) -> std::ops::Range<u64> {
+    let cases = std::env::var(var).ok().and_then(|s| s.parse().ok()).unwrap_or(default);
     let base: u64 =
         std::env::var("LDFI_PROPTEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
-    for seed in base..base + cases {
-        let mut g = Gen::new(seed);
-        let text = g.program();
-        let Ok(loaded) = ldfi::syntax::load_str("gen.ded", &text) else {
-            rejected += 1;
+    base..base + cases
+}
+
+/// Compare ldfi with exhaustive (and, where the space is small, exhaustive with brute
+/// force) on the program generated from each seed.
+fn sweep(seeds: std::ops::Range<u64>, mut generate: impl FnMut(u64) -> Generated) -> Sweep {
+    let started = Instant::now();
+    let mut sw = Sweep { cases: seeds.end - seeds.start, ..Default::default() };
+    for seed in seeds {
+        let g = generate(seed);
+        let text = &g.text;
+        let Ok(loaded) = ldfi::syntax::load_str("gen.ded", text) else {
+            sw.rejected += 1;
             continue;
         };
         let Some(mut program) = ldfi::analysis::analyze(&loaded.program).program else {
-            rejected += 1;
+            sw.rejected += 1;
             continue;
         };
         let nodes: Vec<Sym> = g.nodes.iter().map(|n| program.symbols.intern(n)).collect();
-        let eot = g.rng.gen_range(3..=5);
-        let eff = if g.rng.gen_bool(0.1) { 0 } else { g.rng.gen_range(2..=3u32.min(eot)) };
-        let crashes = [0, 0, 1, 1, 2][g.rng.gen_range(0..5)];
+        let (eot, eff, crashes) = (g.eot, g.eff, g.crashes);
         let b = Bounds { eot, eff, crashes, nodes };
         let bounds = format!("eot={eot} eff={eff} crashes={crashes} nodes={}", g.nodes.join(","));
         let result = compare(&program, &b, 20_000, Duration::from_secs(2), Duration::from_secs(5));
@@ -312,9 +394,9 @@ fn ldfi_agrees_with_exhaustive_on_generated_programs() {
         // against brute force over every scenario.
         if let Ok(Compared::Agree(v)) = &result {
             if let Some(bf) = brute_force(&program, &b, 2048) {
-                brute += 1;
+                sw.brute += 1;
                 if bf != *v {
-                    failures.push(format!(
+                    sw.failures.push(format!(
                         "seed {seed}, {bounds}: both searches say {}, brute force says {}\n{text}\n",
                         v.name(),
                         bf.name()
@@ -324,41 +406,59 @@ fn ldfi_agrees_with_exhaustive_on_generated_programs() {
             }
         }
         match result {
-            Ok(Compared::Agree(Verdict::Certified)) => cert += 1,
-            Ok(Compared::Agree(Verdict::Counterexample)) => cx += 1,
-            Ok(Compared::Agree(_)) => ffv += 1,
-            Ok(Compared::Skipped(why)) => skipped.push(format!("seed {seed} ({bounds}): {why}")),
-            Err(e) => failures.push(format!("seed {seed}, {bounds}: {e}\n{text}\n")),
+            Ok(Compared::Agree(Verdict::Certified)) => sw.cert += 1,
+            Ok(Compared::Agree(Verdict::Counterexample)) => sw.cx += 1,
+            Ok(Compared::Agree(_)) => sw.ffv += 1,
+            Ok(Compared::Skipped(why)) => sw.skipped.push(format!("seed {seed} ({bounds}): {why}")),
+            Err(e) => sw.failures.push(format!("seed {seed}, {bounds}: {e}\n{text}\n")),
         }
     }
-    let compared = cases - rejected - skipped.len() as u64;
     println!(
-        "{cases} cases in {:.1?}: {rejected} rejected by analysis, {} skipped, {compared} compared \
-         ({cert} certified, {cx} counterexample, {ffv} fault-free violation; {brute} also brute-forced), \
+        "{} cases in {:.1?}: {} rejected by analysis, {} skipped, {} compared \
+         ({} certified, {} counterexample, {} fault-free violation; {} also brute-forced), \
          {} disagreement(s)",
+        sw.cases,
         started.elapsed(),
-        skipped.len(),
-        failures.len()
+        sw.rejected,
+        sw.skipped.len(),
+        sw.compared(),
+        sw.cert,
+        sw.cx,
+        sw.ffv,
+        sw.brute,
+        sw.failures.len()
     );
-    for s in &skipped {
+    for s in &sw.skipped {
         println!("note: skipped {s}");
     }
-    assert!(rejected * 4 <= cases, "{rejected} of {cases} generated programs were rejected");
-    assert!(
-        skipped.len() as u64 * 50 <= cases,
-        "{} of {cases} cases ran out of budget",
-        skipped.len()
-    );
-    assert!(
-        cert * 10 >= compared && cx * 20 >= compared,
-        "verdicts too lopsided: {cert} certified, {cx} counterexamples"
-    );
-    assert!(
-        failures.is_empty(),
-        "{} disagreement(s) between ldfi and exhaustive; first ones:\n{}",
-        failures.len(),
-        failures[..failures.len().min(3)].join("\n")
-    );
+    sw
+}
+
+/// `LDFI_PROPTEST_CASES` sets the number of cases (default 5000).
+#[test]
+fn ldfi_agrees_with_exhaustive_on_generated_programs() {
+    let sw = sweep(sweep_range("LDFI_PROPTEST_CASES", 5000), |seed| {
+        let mut g = Gen::new(seed);
+        let text = g.program();
+        let eot = g.rng.gen_range(3..=5);
+        let eff = if g.rng.gen_bool(0.1) { 0 } else { g.rng.gen_range(2..=3u32.min(eot)) };
+        let crashes = [0, 0, 1, 1, 2][g.rng.gen_range(0..5)];
+        Generated { text, nodes: g.nodes, eot, eff, crashes }
+    });
+    sw.assert_sound(4, 20);
+}
+
+/// Protocol-shaped programs (see `gen::ProtocolGen`): the class of the wrong certifications
+/// in `tests/regressions/`. `LDFI_PROTOCOL_CASES` sets the number of cases (default 3000).
+#[test]
+fn ldfi_agrees_with_exhaustive_on_protocol_shaped_programs() {
+    let sw = sweep(sweep_range("LDFI_PROTOCOL_CASES", 3000), |seed| {
+        let mut g = ProtocolGen::new(seed);
+        let text = g.program();
+        let b = g.bounds();
+        Generated { text, nodes: g.nodes, eot: b.eot, eff: b.eff, crashes: b.crashes }
+    });
+    sw.assert_sound(4, 20);
 }
 
 /// A fault set, comparable: (omissions, crashes), both sorted.

@@ -1233,8 +1233,19 @@ impl RunEncoding<'_> {
                     // A negated atom that starts blocking a binding changes the result.
                     changes.extend(self.gain_var(enc, n, &pat, nt));
                 }
-            } else if agg_change && loss_like {
-                changes.extend(self.anycrash_var(enc));
+            } else {
+                // The run's own crashes that match may not happen under the hypothesis:
+                // that unblocks the atom. When it certainly blocks, they must not happen.
+                let pat = atom_pattern(&neg[i], binding);
+                let spared = self.crash_loss_var(enc, &pat);
+                if determined(&neg[i], binding) && spared.is_some() {
+                    required.extend(spared);
+                } else if gain_like {
+                    changes.extend(spared);
+                }
+                if agg_change && loss_like {
+                    changes.extend(self.anycrash_var(enc));
+                }
             }
         }
         if impossible {
@@ -1398,6 +1409,26 @@ impl RunEncoding<'_> {
             .crashes_matching(pattern)
             .filter(|(c, _)| !self.crashes.contains(c))
             .map(|(_, l)| l)
+            .collect();
+        enc.or_var(lits)
+    }
+
+    /// Some crash tuple of the run matching a `crash(obs, n, t)` pattern is absent under the
+    /// hypothesis: one of the run's own matching crashes does not happen (`None` when the
+    /// run has none).
+    fn crash_loss_var(&mut self, enc: &mut Encoder, pattern: &[Option<Value>]) -> Option<Lit> {
+        let observed = pattern
+            .first()
+            .copied()
+            .flatten()
+            .is_none_or(|o| matches!(o, Value::Sym(s) if enc.nodes.contains(&s)));
+        if !observed {
+            return None;
+        }
+        let lits: Vec<Lit> = enc
+            .crashes_matching(pattern)
+            .filter(|(c, _)| self.crashes.contains(c))
+            .map(|(_, l)| !l)
             .collect();
         enc.or_var(lits)
     }

@@ -287,3 +287,190 @@ impl Gen {
         out.join("\n")
     }
 }
+
+/// Programs shaped like small protocols, the class in which outside testing found wrong
+/// certifications: per-node flags `sK(N, V)` moved by `@async` broadcasts over a `peer`
+/// mesh, set or cleared by `notin` of other flags, counts over a message relation
+/// (`cnt(N, V, count<S>) :- m(N, S, V)` with a threshold), senders guarded by
+/// `notin crash(N, N, _)`, and an agreement invariant through
+/// `missing(M, V) :- .., notin sK(N, V), notin crash(N, N, _)`. Bounds favour what those
+/// bugs needed: 2 crashes, EFF = EOT, 2-4 nodes (crash times, 1 included, are searched).
+pub struct ProtocolGen {
+    pub rng: ChaCha8Rng,
+    pub nodes: Vec<String>,
+    flags: usize,
+    msgs: usize,
+}
+
+/// Bounds drawn for a generated protocol.
+pub struct GenBounds {
+    pub eot: u32,
+    pub eff: u32,
+    pub crashes: u32,
+}
+
+impl ProtocolGen {
+    pub fn new(seed: u64) -> ProtocolGen {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let n = [2, 2, 3, 3, 3, 4][rng.gen_range(0..6)];
+        let nodes = ["a", "b", "c", "d"][..n].iter().map(|s| s.to_string()).collect();
+        let flags = rng.gen_range(3..=5);
+        ProtocolGen { rng, nodes, flags, msgs: 0 }
+    }
+
+    /// Bounds for this program: small enough for the memoized exhaustive search.
+    pub fn bounds(&mut self) -> GenBounds {
+        let n = self.nodes.len() as u32;
+        let eot = if n >= 4 { self.rng.gen_range(3..=4) } else { self.rng.gen_range(3..=5) };
+        let eff = match self.rng.gen_range(0..10) {
+            0 => 0,
+            1..=5 => eot,
+            _ => self.rng.gen_range(1..=eot),
+        };
+        // Four nodes have 12 channels: at most one lossy timestep keeps the exhaustive
+        // referee fast (its branching is every subset of the channels used at a step).
+        let eff = if n >= 4 { eff.min(2) } else { eff.min(4) };
+        let crashes = [0, 1, 2, 2, 2][self.rng.gen_range(0..5)].min(n);
+        GenBounds { eot, eff, crashes }
+    }
+
+    fn flag(&mut self) -> String {
+        format!("s{}", self.rng.gen_range(0..self.flags))
+    }
+
+    /// A source relation for a rule body: `init` or a flag.
+    fn source(&mut self) -> String {
+        if self.rng.gen_bool(0.35) {
+            "init".to_string()
+        } else {
+            self.flag()
+        }
+    }
+
+    fn maybe(&mut self, p: f64, text: String) -> Option<String> {
+        self.rng.gen_bool(p).then_some(text)
+    }
+
+    fn rule(head: String, body: Vec<Option<String>>) -> String {
+        let body: Vec<String> = body.into_iter().flatten().collect();
+        format!("{head} :- {};", body.join(", "))
+    }
+
+    /// One to three rules deriving flag `s{i}`.
+    fn flag_rules(&mut self, i: usize, out: &mut Vec<String>) {
+        let s = format!("s{i}");
+        for _ in 0..self.rng.gen_range(1..=3) {
+            let src = self.source();
+            match self.rng.gen_range(0..10) {
+                // A broadcast of the flag's value to the peers.
+                0..=2 => {
+                    let guard = self.flag();
+                    let body = vec![
+                        Some(format!("{src}(N, V)")),
+                        Some("peer(N, P)".to_string()),
+                        self.maybe(0.3, format!("notin {guard}(N, V)")),
+                        self.maybe(0.35, "notin crash(N, N, _)".to_string()),
+                    ];
+                    out.push(Self::rule(format!("{s}(P, V)@async"), body));
+                }
+                // A local step, possibly set by the absence of another flag.
+                3..=5 => {
+                    let src2 = self.source();
+                    let guard = self.source();
+                    let body = vec![
+                        Some(format!("{src}(N, V)")),
+                        self.maybe(0.25, format!("{src2}(N, V)")),
+                        self.maybe(0.45, format!("notin {guard}(N, V)")),
+                    ];
+                    out.push(Self::rule(format!("{s}(N, V)"), body));
+                }
+                // Persistence, possibly until another flag is set.
+                6..=7 => {
+                    let guard = self.flag();
+                    let body = vec![
+                        Some(format!("{s}(N, V)")),
+                        self.maybe(0.4, format!("notin {guard}(N, V)")),
+                    ];
+                    out.push(Self::rule(format!("{s}(N, V)@next"), body));
+                }
+                // A count of the peers that sent the value, against a threshold.
+                _ => {
+                    let m = if self.msgs > 0 && self.rng.gen_bool(0.5) {
+                        self.rng.gen_range(0..self.msgs)
+                    } else {
+                        self.msgs += 1;
+                        self.msgs - 1
+                    };
+                    let guard = self.flag();
+                    let body = vec![
+                        Some(format!("{src}(N, V)")),
+                        Some("peer(N, P)".to_string()),
+                        self.maybe(0.2, format!("notin {guard}(N, V)")),
+                        self.maybe(0.4, "notin crash(N, N, _)".to_string()),
+                    ];
+                    out.push(Self::rule(format!("m{m}(P, N, V)@async"), body));
+                    let k = self.rng.gen_range(1..=self.nodes.len().max(2) - 1);
+                    out.push(format!("cnt_{s}(N, V, count<S>) :- m{m}(N, S, V);"));
+                    out.push(format!("{s}(N, V) :- cnt_{s}(N, V, C), C >= {k};"));
+                }
+            }
+        }
+    }
+
+    pub fn program(&mut self) -> String {
+        let mut out = Vec::new();
+        let full = self.rng.gen_bool(0.8);
+        for a in &self.nodes {
+            for b in &self.nodes {
+                if a != b && (full || self.rng.gen_bool(0.6)) {
+                    out.push(format!("peer({a:?}, {b:?})@1;"));
+                }
+            }
+        }
+        out.push("peer(N, P)@next :- peer(N, P);".to_string());
+        let holders = self.rng.gen_range(1..=self.nodes.len());
+        let value = ["v1", "v2"][self.rng.gen_range(0..2)];
+        let mut init_nodes = self.nodes.clone();
+        for _ in 0..self.nodes.len() - holders {
+            let i = self.rng.gen_range(0..init_nodes.len());
+            init_nodes.remove(i);
+        }
+        let time = if self.rng.gen_bool(0.8) { 1 } else { 2 };
+        for n in init_nodes {
+            let v = if self.rng.gen_bool(0.85) { value } else { "v3" };
+            out.push(format!("init({n:?}, {v:?})@{time};"));
+        }
+        if self.rng.gen_bool(0.5) {
+            out.push("init(N, V)@next :- init(N, V);".to_string());
+        }
+        for i in 0..self.flags {
+            self.flag_rules(i, &mut out);
+        }
+        let x = self.flag();
+        let with_missing = self.rng.gen_bool(0.75);
+        if with_missing {
+            let guard = self.rng.gen_bool(0.8).then(|| "notin crash(N, N, _)".to_string());
+            out.push(Self::rule(
+                "missing(M, V)".to_string(),
+                vec![
+                    Some(format!("{x}(M, V)")),
+                    Some("peer(M, N)".to_string()),
+                    Some(format!("notin {x}(N, V)")),
+                    guard,
+                ],
+            ));
+        }
+        let crash_guard = self.maybe(0.7, "notin crash(N, N, _)".to_string());
+        out.push(Self::rule(
+            "pre(N, V)".to_string(),
+            vec![Some(format!("{x}(N, V)")), crash_guard],
+        ));
+        if with_missing {
+            out.push(format!("post(N, V) :- {x}(N, V), notin missing(_, V);"));
+        } else {
+            let y = self.flag();
+            out.push(format!("post(N, V) :- {y}(N, V);"));
+        }
+        out.join("\n")
+    }
+}
