@@ -350,13 +350,14 @@ pub fn search_params(p: &Prepared, strategy: Strategy, args: &CheckArgs) -> Sear
 fn strategy_of(args: &CheckArgs, header: Option<&HeaderConfig>) -> Result<Strategy, String> {
     if let Some(s) = args.strategy {
         return Ok(match s {
+            crate::cli::Strategy::Auto => Strategy::Auto,
             crate::cli::Strategy::Ldfi => Strategy::Ldfi,
             crate::cli::Strategy::Random => Strategy::Random,
             crate::cli::Strategy::Exhaustive => Strategy::Exhaustive,
         });
     }
     match header.and_then(|h| h.strategy.as_deref()) {
-        None => Ok(Strategy::Ldfi),
+        None => Ok(Strategy::Auto),
         Some(s) => {
             Strategy::parse(s).ok_or_else(|| format!("unknown strategy `{s}` in the header line"))
         }
@@ -416,6 +417,14 @@ pub fn check(args: &CheckArgs, color: bool) -> u8 {
         );
         let replay = format!("ldfi run {} -t {} -f {}", p.files.join(" "), p.eot, p.eff);
         print!("{}", report::text::outcome(&p.program, &outcome, &p.bounds_text(), &replay));
+        if let Some(r) = &outcome.race {
+            println!(
+                "decided by {} ({} ran in alternation with it: {} executions)",
+                r.decided_by.name(),
+                r.other.name(),
+                r.other_executions
+            );
+        }
     }
     let replay = format!("ldfi run {} -t {} -f {}", p.files.join(" "), p.eot, p.eff);
     let meta = report_meta(&p, strategy.name(), replay);

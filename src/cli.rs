@@ -101,8 +101,10 @@ pub enum Format {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum Strategy {
-    /// Lineage-driven: hypotheses from the lineage of good runs, solved with SAT.
+    /// ldfi and exhaustive taking turns by deterministic work; the first verdict decides.
     #[default]
+    Auto,
+    /// Lineage-driven: hypotheses from the lineage of good runs, solved with SAT.
     Ldfi,
     /// Seeded random fault scenarios (a baseline).
     Random,

@@ -15,11 +15,21 @@ pub struct Report {
     pub files: Vec<String>,
     pub bounds: Bounds,
     pub strategy: String,
+    /// With strategy `auto`: which strategy reached the verdict (`ldfi` or `exhaustive`),
+    /// and what the other had run by then.
+    pub decided_by: Option<RaceJson>,
     pub verdict: String,
     pub budget: Option<String>,
     pub counterexamples: Vec<Counterexample>,
     pub runs: Vec<RunJson>,
     pub stats: Stats,
+}
+
+#[derive(Serialize)]
+pub struct RaceJson {
+    pub strategy: String,
+    pub other: String,
+    pub other_executions: u64,
 }
 
 #[derive(Serialize)]
@@ -78,6 +88,9 @@ pub struct Stats {
     pub timesteps: u64,
     /// Branches cut by memoization (exhaustive strategy; 0 for the others).
     pub memo_hits: u64,
+    /// Deterministic work units (about one rule firing each) the search spent; `auto`
+    /// alternates its two strategies on this clock.
+    pub work: u64,
 }
 
 pub fn messages(program: &Program, run: &Run) -> Vec<MessageJson> {
@@ -143,6 +156,11 @@ pub fn report(
         files: files.to_vec(),
         bounds,
         strategy: strategy.to_string(),
+        decided_by: o.race.as_ref().map(|r| RaceJson {
+            strategy: r.decided_by.name().to_string(),
+            other: r.other.name().to_string(),
+            other_executions: r.other_executions,
+        }),
         verdict: o.verdict.name().to_string(),
         budget: o.budget.clone(),
         counterexamples,
@@ -167,6 +185,7 @@ pub fn report(
             clauses: o.stats.clauses,
             timesteps: o.stats.timesteps,
             memo_hits: o.stats.memo_hits,
+            work: o.stats.work,
         },
     }
 }

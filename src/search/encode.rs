@@ -597,6 +597,20 @@ impl<'p> Encoder<'p> {
         }
     }
 
+    /// A deterministic measure of the SAT solver's work so far: its propagations (0 with a
+    /// backend that does not count them).
+    pub fn solver_work(&self) -> u64 {
+        #[cfg(not(feature = "cadical"))]
+        {
+            use batsat::interface::SolverInterface;
+            self.solver.batsat_ref().num_propagations()
+        }
+        #[cfg(feature = "cadical")]
+        {
+            0
+        }
+    }
+
     pub fn fault_vars(&self) -> usize {
         self.faults.len()
     }

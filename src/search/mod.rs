@@ -1,6 +1,7 @@
 //! Search: find a fault scenario that violates the invariant, or certify that none exists
 //! within the bounds. Strategies: `ldfi` (lineage → SAT → next minimal hypothesis, learning
-//! from every good run), and the baselines `random` and `exhaustive`.
+//! from every good run), the baselines `random` and `exhaustive`, and `auto` (the default),
+//! which runs `ldfi` and `exhaustive` in deterministic alternation (see [`race`]).
 
 pub mod encode;
 
@@ -17,6 +18,9 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strategy {
+    /// `ldfi` and `exhaustive` in strict alternation by deterministic work; the first to
+    /// reach a verdict decides.
+    Auto,
     Ldfi,
     Random,
     Exhaustive,
@@ -25,6 +29,7 @@ pub enum Strategy {
 impl Strategy {
     pub fn parse(s: &str) -> Option<Strategy> {
         match s {
+            "auto" => Some(Strategy::Auto),
             "ldfi" => Some(Strategy::Ldfi),
             "random" => Some(Strategy::Random),
             "exhaustive" => Some(Strategy::Exhaustive),
@@ -33,6 +38,7 @@ impl Strategy {
     }
     pub fn name(self) -> &'static str {
         match self {
+            Strategy::Auto => "auto",
             Strategy::Ldfi => "ldfi",
             Strategy::Random => "random",
             Strategy::Exhaustive => "exhaustive",
@@ -111,6 +117,8 @@ pub struct Stats {
     /// Branches the exhaustive strategy cut because they reached a state whose future was
     /// already explored and found good.
     pub memo_hits: u64,
+    /// Deterministic work units spent (see `Driver::work`; `auto` alternates on them).
+    pub work: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -125,6 +133,19 @@ pub struct Outcome {
     pub stats: Stats,
     /// Why the budget ran out, when it did.
     pub budget: Option<String>,
+    /// With `auto`: which strategy decided, and what the other one had done by then.
+    pub race: Option<Race>,
+}
+
+/// How an `auto` search ended: the strategy whose outcome this is, and the other one.
+#[derive(Debug, Clone)]
+pub struct Race {
+    pub decided_by: Strategy,
+    pub other: Strategy,
+    /// Executions the other strategy ran before the verdict.
+    pub other_executions: u64,
+    /// Work units (see [`Driver::work`]) each had spent: (decider, other).
+    pub work: (u64, u64),
 }
 
 /// Gross fault-space size: sum over k <= crashes of C(n, k) * eot^k crash choices, times
@@ -152,6 +173,10 @@ struct Driver<'p> {
     budget: Option<String>,
     progress: Option<&'p dyn Fn(u64)>,
     stop: &'p AtomicBool,
+    /// With `auto`: the turn-taking with the other strategy.
+    pacer: Option<&'p Pacer<'p>>,
+    /// Work beyond evaluation (ldfi: encoding and solving), in [`Driver::work`] units.
+    extra_work: u64,
 }
 
 impl<'p> Driver<'p> {
@@ -194,8 +219,24 @@ impl<'p> Driver<'p> {
         })
     }
 
-    /// True when the budget (max runs or timeout) is spent.
+    /// Deterministic work done so far, in units of about one rule firing: evaluation,
+    /// exhaustive bookkeeping (a timestep's frontiers, a memo lookup), and `extra_work`.
+    fn work(&self) -> u64 {
+        self.stats.firings
+            + self.stats.timesteps * WORK_PER_TIMESTEP
+            + self.stats.memo_hits * WORK_PER_MEMO_HIT
+            + self.extra_work
+    }
+
+    /// True when the budget (max runs or timeout) is spent, or, with `auto`, when the other
+    /// strategy decided (this call is also where the turn passes to it).
     fn out_of_budget(&mut self) -> bool {
+        if let Some(p) = self.pacer {
+            if !p.tick(self.work()) {
+                self.budget = Some("the other strategy decided first".into());
+                return true;
+            }
+        }
         if self.stop.load(Ordering::Relaxed) {
             self.budget = Some("interrupted (Ctrl-C)".into());
             return true;
@@ -254,6 +295,27 @@ pub fn search_until(
     progress: Option<&dyn Fn(u64)>,
     stop: &AtomicBool,
 ) -> Result<Outcome, EvalError> {
+    match params.strategy {
+        // `--all` lists every minimal counterexample: that is ldfi's job alone.
+        Strategy::Auto if params.all => {
+            let params = SearchParams { strategy: Strategy::Ldfi, ..params.clone() };
+            search_paced(program, &params, progress, stop, None)
+        }
+        Strategy::Auto => race(program, params, progress, stop),
+        _ => search_paced(program, params, progress, stop, None),
+    }
+}
+
+/// One strategy's search (not `auto`), taking turns through `pacer` when given.
+fn search_paced(
+    program: &Program,
+    params: &SearchParams,
+    progress: Option<&dyn Fn(u64)>,
+    stop: &AtomicBool,
+    pacer: Option<&Pacer>,
+) -> Result<Outcome, EvalError> {
+    // Whatever way this returns, the other strategy gets the turn for good.
+    let mut turn = pacer.map(|p| p.begin());
     let mut d = Driver {
         program,
         params,
@@ -267,13 +329,15 @@ pub fn search_until(
         budget: None,
         progress,
         stop,
+        pacer,
+        extra_work: 0,
     };
     let baseline = d.run(&Scenario::default(), params.strategy == Strategy::Ldfi)?;
     let verdict = if baseline.is_violation() {
         Verdict::FaultFreeViolation
     } else {
         let exhausted = match params.strategy {
-            Strategy::Ldfi => ldfi(&mut d, &baseline)?,
+            Strategy::Ldfi | Strategy::Auto => ldfi(&mut d, &baseline)?,
             Strategy::Random => random(&mut d)?,
             Strategy::Exhaustive => exhaustive(&mut d)?,
         };
@@ -286,6 +350,11 @@ pub fn search_until(
         }
     };
     d.stats.total_time = d.started.elapsed();
+    d.stats.work = d.work();
+    if let Some(t) = &mut turn {
+        t.decisive = verdict != Verdict::BudgetExhausted;
+        t.work = d.stats.work;
+    }
     Ok(Outcome {
         verdict,
         baseline,
@@ -293,7 +362,159 @@ pub fn search_until(
         runs: d.runs,
         stats: d.stats,
         budget: d.budget,
+        race: None,
     })
+}
+
+/// Work units of a timestep the exhaustive search simulates, besides its firings (the
+/// frontier of every branch is built and interned).
+const WORK_PER_TIMESTEP: u64 = 20;
+/// Work units of a branch cut by the memo (its key is built and looked up).
+const WORK_PER_MEMO_HIT: u64 = 4;
+/// Work units of encoding a learned run, per firing of its lineage (measured: encoding a
+/// run costs 15 to 30 times evaluating it).
+const WORK_PER_LEARNED_FIRING: u64 = 20;
+/// SAT solver propagations per work unit.
+const PROPAGATIONS_PER_WORK: u64 = 8;
+/// How far ahead in work one strategy may get before the other takes its turn.
+const SLICE: u64 = 50_000;
+
+/// `auto`: ldfi and the memoized exhaustive search take turns on one logical clock of
+/// deterministic work (firings, simulated timesteps, memo lookups, encoded lineage, solver
+/// propagations: [`Driver::work`]); only one of them computes at any moment, and it hands
+/// over once it is [`SLICE`] units ahead. The first to reach a verdict decides and the other
+/// stops at its next turn. The schedule depends only on the work counts, never on timing or
+/// on `--jobs`, so the output is the same on every machine; the wall time is at most about
+/// twice the faster strategy's. Where exhaustive decides, its baseline and counterexamples
+/// are replayed with lineage so that reports explain them like ldfi's.
+fn race(
+    program: &Program,
+    params: &SearchParams,
+    progress: Option<&dyn Fn(u64)>,
+    stop: &AtomicBool,
+) -> Result<Outcome, EvalError> {
+    let started = Instant::now();
+    let baton = Baton::default();
+    let ld_params = SearchParams { strategy: Strategy::Ldfi, ..params.clone() };
+    let ex_params = SearchParams { strategy: Strategy::Exhaustive, ..params.clone() };
+    let (ld, ex) = std::thread::scope(|s| {
+        let ex = s.spawn(|| {
+            let pacer = Pacer { baton: &baton, me: 1 };
+            search_paced(program, &ex_params, None, stop, Some(&pacer))
+        });
+        let pacer = Pacer { baton: &baton, me: 0 };
+        let ld = search_paced(program, &ld_params, progress, stop, Some(&pacer));
+        let ex = ex.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (ld, ex)
+    });
+    let turns = baton.state.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    // Without a decisive verdict (both out of budget), ldfi's partial outcome is reported.
+    let decider = turns.decided.unwrap_or(0);
+    let (mut outcome, other, strategies) = if decider == 0 {
+        (ld?, ex, (Strategy::Ldfi, Strategy::Exhaustive))
+    } else {
+        (ex?, ld, (Strategy::Exhaustive, Strategy::Ldfi))
+    };
+    if decider == 1 {
+        outcome.baseline = evaluate(program, params, &Scenario::default(), true)?.0;
+        for cx in &mut outcome.counterexamples {
+            *cx = evaluate(program, params, &cx.scenario, true)?.0;
+        }
+    }
+    outcome.stats.total_time = started.elapsed();
+    outcome.race = Some(Race {
+        decided_by: strategies.0,
+        other: strategies.1,
+        other_executions: other.map_or(0, |o| o.stats.executions),
+        work: (turns.work[decider], turns.work[1 - decider]),
+    });
+    Ok(outcome)
+}
+
+/// The turn-taking state of an `auto` search.
+#[derive(Default)]
+struct Baton {
+    state: std::sync::Mutex<Turns>,
+    turn_changed: std::sync::Condvar,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Turns {
+    /// Whose turn it is (0 = ldfi, 1 = exhaustive).
+    holder: usize,
+    /// Work each has done so far.
+    work: [u64; 2],
+    /// Which have ended.
+    ended: [bool; 2],
+    /// The first to end with a verdict.
+    decided: Option<usize>,
+}
+
+/// One strategy's side of the [`Baton`].
+struct Pacer<'b> {
+    baton: &'b Baton,
+    me: usize,
+}
+
+impl Pacer<'_> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Turns> {
+        self.baton.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wait for the first turn; the returned guard ends this side when dropped.
+    fn begin(&self) -> EndTurn<'_> {
+        let st = self.lock();
+        drop(self.wait_turn(st));
+        EndTurn { pacer: self, decisive: false, work: 0 }
+    }
+
+    /// Block until it is this side's turn, the other has ended, or a verdict is in.
+    fn wait_turn<'g>(
+        &'g self,
+        mut st: std::sync::MutexGuard<'g, Turns>,
+    ) -> std::sync::MutexGuard<'g, Turns> {
+        let other = 1 - self.me;
+        while st.holder != self.me && !st.ended[other] && st.decided.is_none() {
+            st = self.baton.turn_changed.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+        st
+    }
+
+    /// Report the work done so far; hand the turn over when [`SLICE`] ahead of the other.
+    /// False when the other strategy has decided (this one must stop).
+    fn tick(&self, work: u64) -> bool {
+        let mut st = self.lock();
+        st.work[self.me] = work;
+        let other = 1 - self.me;
+        if st.decided.is_none() && !st.ended[other] && work > st.work[other] + SLICE {
+            st.holder = other;
+            self.baton.turn_changed.notify_all();
+            st = self.wait_turn(st);
+        }
+        st.decided.is_none()
+    }
+}
+
+/// Ends one side of an `auto` search when dropped (on every return path, errors included):
+/// records whether it reached a verdict and gives the other side the turn for good.
+struct EndTurn<'b> {
+    pacer: &'b Pacer<'b>,
+    decisive: bool,
+    work: u64,
+}
+
+impl Drop for EndTurn<'_> {
+    fn drop(&mut self) {
+        let me = self.pacer.me;
+        let mut st = self.pacer.lock();
+        st.ended[me] = true;
+        st.work[me] = st.work[me].max(self.work);
+        if self.decisive && st.decided.is_none() {
+            st.decided = Some(me);
+        }
+        st.holder = 1 - me;
+        self.pacer.baton.turn_changed.notify_all();
+    }
 }
 
 fn to_scenario(h: &Hypothesis) -> Scenario {
@@ -322,6 +543,7 @@ fn ldfi(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
     let t0 = Instant::now();
     enc.learn(baseline, &Hypothesis::default());
     d.stats.lineage_time += t0.elapsed();
+    let mut learned_firings = baseline.firings;
     let mut size = 1usize;
     let mut tried = std::collections::HashSet::new();
     loop {
@@ -366,7 +588,10 @@ fn ldfi(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
             let t0 = Instant::now();
             enc.learn(&run, h);
             d.stats.lineage_time += t0.elapsed();
+            learned_firings += run.firings;
         }
+        d.extra_work =
+            learned_firings * WORK_PER_LEARNED_FIRING + enc.solver_work() / PROPAGATIONS_PER_WORK;
     }
 }
 
@@ -863,6 +1088,8 @@ mod tests {
             budget: None,
             progress: None,
             stop: &stop,
+            pacer: None,
+            extra_work: 0,
         };
         let baseline = d.run(&Scenario::default(), false).expect("baseline");
         assert!(!baseline.is_violation());
@@ -994,5 +1221,110 @@ mod tests {
         let mut s = Subsets::new(0);
         assert_eq!(s.next(), Some(&[][..]));
         assert_eq!(s.next(), None);
+    }
+
+    fn auto_params(
+        program: &Program,
+        eot: u32,
+        eff: u32,
+        crashes: u32,
+        jobs: usize,
+    ) -> SearchParams {
+        SearchParams {
+            eot,
+            eff,
+            crashes,
+            nodes: program.inferred_nodes.clone(),
+            strategy: Strategy::Auto,
+            max_runs: None,
+            timeout: None,
+            seed: 0,
+            all: false,
+            negative_support: true,
+            tuple_cap: eval::DEFAULT_TUPLE_CAP,
+            jobs,
+        }
+    }
+
+    /// What an outcome says, timings aside.
+    fn summary(p: &Program, o: &Outcome) -> String {
+        let race = o.race.as_ref().expect("auto reports which strategy decided");
+        format!(
+            "{} by {} after {} executions (other: {}); {:?}",
+            o.verdict.name(),
+            race.decided_by.name(),
+            o.stats.executions,
+            race.other_executions,
+            o.counterexamples
+                .iter()
+                .map(|r| r.scenario.to_faults(p).to_string())
+                .collect::<Vec<_>>()
+        )
+    }
+
+    /// `auto` gives the same outcome on every run and for any number of jobs, and the
+    /// verdict of the strategy that decided it.
+    #[test]
+    fn auto_is_deterministic_and_agrees_with_both_strategies() {
+        for (path, eot, eff, crashes) in [
+            ("specs/broadcast/retry.ded", 4, 2, 1),
+            ("specs/broadcast/retry.ded", 25, 23, 0),
+            ("specs/commit/3pc.ded", 9, 7, 1),
+            ("specs/broadcast/ack.ded", 6, 4, 0),
+        ] {
+            let p = load(path);
+            let first = search(&p, &auto_params(&p, eot, eff, crashes, 1), None).expect("auto");
+            for jobs in [1, 3] {
+                let again =
+                    search(&p, &auto_params(&p, eot, eff, crashes, jobs), None).expect("auto");
+                assert_eq!(summary(&p, &first), summary(&p, &again), "{path} with {jobs} jobs");
+            }
+            for strategy in [Strategy::Ldfi, Strategy::Exhaustive] {
+                let params = SearchParams { strategy, ..auto_params(&p, eot, eff, crashes, 1) };
+                let o = search(&p, &params, None).expect("search");
+                assert_eq!(
+                    o.verdict,
+                    first.verdict,
+                    "{path}: {} disagrees with auto",
+                    strategy.name()
+                );
+            }
+            // Reports explain a counterexample from its lineage, whoever found it.
+            assert!(first.counterexamples.iter().all(|r| r.lineage.is_some()), "{path}");
+            assert!(first.baseline.lineage.is_some(), "{path}");
+        }
+    }
+
+    /// The strategy that needs clearly less work alone decides the race (work, not wall
+    /// time: the schedule is deterministic).
+    #[test]
+    fn auto_lets_the_cheaper_strategy_decide() {
+        let mut seen = BTreeSet::new();
+        for (path, eot, eff, crashes) in [
+            ("specs/broadcast/retry.ded", 25, 23, 0),
+            ("specs/broadcast/redundant.ded", 8, 6, 1),
+            ("specs/consensus/paxos.ded", 8, 4, 1),
+            ("specs/broadcast/ack_relay.ded", 8, 6, 1),
+            ("specs/commit/2pc_ctp.ded", 8, 6, 1),
+        ] {
+            let p = load(path);
+            let params = auto_params(&p, eot, eff, crashes, 1);
+            let o = search(&p, &params, None).expect("auto");
+            let alone = |strategy| {
+                search(&p, &SearchParams { strategy, ..params.clone() }, None).expect("search")
+            };
+            let (ld, ex) =
+                (alone(Strategy::Ldfi).stats.work, alone(Strategy::Exhaustive).stats.work);
+            let race = o.race.expect("race");
+            if ld.max(ex) > 3 * ld.min(ex) + 2 * SLICE {
+                let cheaper = if ld < ex { Strategy::Ldfi } else { Strategy::Exhaustive };
+                assert_eq!(
+                    race.decided_by, cheaper,
+                    "{path}: work alone ldfi {ld}, exhaustive {ex}"
+                );
+                seen.insert(cheaper.name());
+            }
+        }
+        assert_eq!(seen.len(), 2, "expected clear wins for both strategies, saw {seen:?}");
     }
 }

@@ -17,7 +17,7 @@ use crate::syntax::ast::{FileId, Span};
 /// The keys a header line may set.
 pub const KEYS: &[&str] = &["eot", "eff", "crashes", "nodes", "expect", "strategy"];
 /// The values of `strategy=`.
-pub const STRATEGIES: &[&str] = &["ldfi", "random", "exhaustive"];
+pub const STRATEGIES: &[&str] = &["auto", "ldfi", "random", "exhaustive"];
 /// The values of `expect=`.
 pub const EXPECTS: &[&str] = &["certified", "counterexample", "fault-free-violation"];
 
