@@ -381,8 +381,7 @@ fn summary(name: &str, cases: &[&Case]) -> String {
     let rs: Vec<f64> = exact.iter().map(|x| x.0).collect();
     let cpu: Vec<f64> = exact.iter().filter_map(|(_, c)| c.cpu_ratio()).collect();
     let worst = exact.iter().max_by(|a, b| a.0.total_cmp(&b.0));
-    let worst_cpu =
-        cpu.iter().copied().fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
+    let worst_cpu = cpu.iter().copied().reduce(f64::max);
     let count = |f: fn(Ratio) -> bool| cases.iter().filter(|c| f(c.ratio())).count();
     let fmt = |x: Option<f64>| x.map_or("n/a".to_string(), |x| format!("{x:.3}"));
     let ex_total: Duration = exact.iter().map(|(_, c)| c.ex.wall).sum();
