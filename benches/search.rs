@@ -40,6 +40,7 @@ const CONFIGS: &[Config] = &[
     cfg("specs/commit/3pc.ded", 8, 7, 0, "counterexample"),
     cfg("specs/commit/3pc.ded", 8, 6, 1, "counterexample"),
     cfg("specs/replication/isr.ded", 6, 4, 1, "counterexample"),
+    cfg("specs/consensus/paxos_molly.ded", 7, 6, 1, "counterexample"),
     // certification cases
     cfg("specs/broadcast/retry.ded", 25, 23, 0, "certified"),
     cfg("specs/broadcast/redundant.ded", 8, 6, 1, "certified"),
@@ -48,6 +49,12 @@ const CONFIGS: &[Config] = &[
     cfg("specs/consensus/paxos.ded", 8, 3, 1, "certified"),
     cfg("specs/consensus/paxos.ded", 8, 5, 0, "certified"),
     cfg("specs/consensus/paxos.ded", 8, 4, 1, "certified"),
+    // The Molly-style synod (issue 12); both need the header's nodes=.
+    cfg("specs/consensus/paxos_molly.ded", 8, 3, 1, "certified"),
+    cfg("specs/consensus/paxos_molly.ded", 10, 3, 1, "certified"),
+    cfg("specs/consensus/paxos_molly.ded", 8, 3, 2, "certified"),
+    cfg("specs/consensus/paxos_molly.ded", 6, 3, 2, "certified"),
+    cfg("specs/consensus/paxos_molly5.ded", 10, 0, 2, "certified"),
     cfg("benches/scaled.ded", 30, 28, 0, "certified"),
 ];
 
@@ -177,7 +184,10 @@ fn main() {
             crashes: Some(c.crashes),
             nodes: None,
         };
-        let prep = match ldfi::app::resolve(program, headers, None, &bounds, &files) {
+        // The first header line still supplies `nodes=` (the Molly synods need it); the
+        // bounds above override the rest.
+        let first = headers.first().cloned();
+        let prep = match ldfi::app::resolve(program, headers, first.as_ref(), &bounds, &files) {
             Ok(p) => p,
             Err(e) => {
                 eprintln!("{label}: {e}");
