@@ -97,6 +97,11 @@ pub struct Explanation {
     pub root: Node,
     /// The injected faults the explanation reaches, in fault order.
     pub faults: Vec<Fault>,
+    /// The faults of the run's scenario the explanation does not reach (they matter for
+    /// something else, e.g. for the `pre` tuple to hold, or not at all).
+    pub other_faults: Vec<Fault>,
+    /// The explanation is told against a reference (failure-free) run.
+    pub against_reference: bool,
 }
 
 impl Explanation {
@@ -172,7 +177,10 @@ pub fn why_not(
     };
     let pattern: Vec<Option<Value>> = vals.iter().map(|v| Some(*v)).collect();
     let root = x.absent(rel, &pattern, time, 0);
-    Explanation { root, faults: x.faults.into_iter().collect() }
+    let other_faults =
+        run.scenario.to_faults(program).0.into_iter().filter(|f| !x.faults.contains(f)).collect();
+    let against_reference = x.g.is_some();
+    Explanation { root, faults: x.faults.into_iter().collect(), other_faults, against_reference }
 }
 
 /// A tuple pattern: `None` is any value.
@@ -476,7 +484,7 @@ impl<'a> Explainer<'a> {
         let children: Vec<Node> =
             ids.iter().take(MAX_BRANCH).map(|&id| self.holds(id, depth + 1)).collect();
         let literal = format!("notin {}@{}", self.show(n.rel, &n.pattern), n.time);
-        let status = if children.len() + more == 1 { "fails: this tuple holds" } else { "is false: these tuples hold" };
+        let status = if children.len() + more == 1 { "is false: this tuple holds" } else { "is false: these tuples hold" };
         Some((literal, status.into(), children, more))
     }
 
@@ -691,7 +699,19 @@ impl<'a> Explainer<'a> {
                     return None;
                 }
                 if self.g.is_none() {
-                    return Some(reason("its derivation".into(), "fired", Vec::new(), 0));
+                    // Without a reference nothing tells which part matters: list the body.
+                    let mut parts: Vec<String> = lineage
+                        .body_of(fi)
+                        .iter()
+                        .map(|&b| {
+                            let br = f.tuples.rec(b);
+                            format!("{}@{}", self.show(br.rel, &ground(&br.vals)), br.time)
+                        })
+                        .collect();
+                    parts.extend(lineage.negs_of(fi).iter().map(|n| {
+                        format!("notin {}@{}", self.show(n.rel, &n.pattern), n.time)
+                    }));
+                    return Some(reason(parts.join(", "), "hold", Vec::new(), 0));
                 }
                 for &b in lineage.body_of(fi) {
                     let br = f.tuples.rec(b);

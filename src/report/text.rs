@@ -212,11 +212,16 @@ pub fn cut_messages(program: &Program, good: &Run, id: TupleId, faulty: &Run) ->
 /// `indent`, ending with the injected faults it reaches.
 pub fn explanation(e: &Explanation, indent: &str) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{indent}why {}@{} does not hold, down to the injected faults:", e.root.tuple, e.root.time);
+    let to = if e.against_reference { ", down to the injected faults" } else { "" };
+    let _ = writeln!(out, "{indent}why {}@{} does not hold{to}:", e.root.tuple, e.root.time);
     explain_node(&e.root, &format!("{indent}  "), &format!("{indent}  "), &mut out);
     let faults: Vec<String> = e.faults.iter().map(|f| f.to_string()).collect();
     if !faults.is_empty() {
         let _ = writeln!(out, "{indent}  faults reached: {}", faults.join(", "));
+    }
+    let others: Vec<String> = e.other_faults.iter().map(|f| f.to_string()).collect();
+    if !others.is_empty() {
+        let _ = writeln!(out, "{indent}  faults not on this path: {}", others.join(", "));
     }
     out
 }
@@ -232,11 +237,6 @@ fn node_times(n: &lineage::Node) -> String {
 
 /// The one-line summary of an explanation node.
 pub fn node_line(n: &lineage::Node) -> String {
-    let reference = |yes: &str, no: &str| match n.in_reference {
-        Some(true) => format!(" ({yes})"),
-        Some(false) => format!(" ({no})"),
-        None => String::new(),
-    };
     match n.kind {
         NodeKind::Absent if n.note.is_some() => {
             format!("{}@{} does not hold: {}", n.tuple, n.time, n.note.as_deref().unwrap_or(""))
@@ -256,17 +256,18 @@ pub fn node_line(n: &lineage::Node) -> String {
             format!("{} does not hold {at}{reference}", n.tuple)
         }
         NodeKind::Holds => {
-            let since = if n.since < n.time {
-                format!(" (since {}, carried by @next)", n.since)
-            } else {
-                String::new()
-            };
-            format!(
-                "{}@{} holds{since}{}",
-                n.tuple,
-                n.time,
-                reference("as in the failure-free run", "not in the failure-free run")
-            )
+            let mut notes = Vec::new();
+            if n.since < n.time {
+                notes.push(format!("since {}, carried by @next", n.since));
+            }
+            match n.in_reference {
+                Some(true) => notes.push("as in the failure-free run".into()),
+                Some(false) => notes.push("not in the failure-free run".into()),
+                None => {}
+            }
+            let notes =
+                if notes.is_empty() { String::new() } else { format!(" ({})", notes.join("; ")) };
+            format!("{}@{} holds{notes}", n.tuple, n.time)
         }
         NodeKind::Fault => format!("FAULT {}", n.tuple),
         NodeKind::Seen => format!("{} (explained above)", node_times(n)),
@@ -279,7 +280,7 @@ pub fn reason_line(r: &lineage::Reason) -> String {
     let mut line = format!("@{} {} {}", r.time, r.literal, r.status);
     if let [only] = r.children.as_slice() {
         if only.kind == NodeKind::Fault {
-            let _ = write!(line, ": FAULT {}", only.tuple);
+            let _ = write!(line, " (FAULT {})", only.tuple);
         }
     }
     if r.more > 0 {
@@ -304,6 +305,13 @@ fn explain_node(n: &lineage::Node, first: &str, rest: &str, out: &mut String) {
         let _ = writeln!(out, "{rest}{branch}by {}", rule.unwrap_or("the fault scenario"));
         let inner = format!("{rest}{cont}");
         for r in reasons {
+            // A body tuple whose own node says it all: print the node in its place.
+            if let [only] = r.children.as_slice() {
+                if r.literal == format!("{}@{}", only.tuple, only.time) && r.more == 0 {
+                    explain_node(only, &format!("{inner}@{} ", r.time), &inner, out);
+                    continue;
+                }
+            }
             let _ = writeln!(out, "{inner}{}", reason_line(r));
             let shown: Vec<&lineage::Node> = match r.children.as_slice() {
                 [only] if only.kind == NodeKind::Fault => Vec::new(),
