@@ -323,8 +323,14 @@ pub fn explain(args: &ExplainArgs, color: bool) -> u8 {
     }
     // With faults, the failure-free run is the reference the why-not is told against.
     let faulty = !run.scenario.omissions.is_empty() || !run.scenario.crashes.is_empty();
-    let params = RunParams { eot: p.eot, nodes: p.nodes.clone(), lineage: true, tuple_cap: args.faults.tuple_cap };
-    let reference = if faulty { eval::run(&p.program, &params, &Scenario::default()).ok() } else { None };
+    let params = RunParams {
+        eot: p.eot,
+        nodes: p.nodes.clone(),
+        lineage: true,
+        tuple_cap: args.faults.tuple_cap,
+    };
+    let reference =
+        if faulty { eval::run(&p.program, &params, &Scenario::default()).ok() } else { None };
     let e = crate::lineage::why_not(&p.program, &run, reference.as_ref(), rel, &vals, time);
     print!("{}", report::text::explanation(&e, ""));
     EXIT_OK

@@ -460,7 +460,8 @@ impl<'a> Explainer<'a> {
         }
         if let Some(m) = f.msg.map(|m| &g.messages[m as usize]) {
             if let Some(node) = self.lost_message(m.from, m.to, m.send_time) {
-                let literal = format!("message {}->{}@{}", self.name(m.from), self.name(m.to), m.send_time);
+                let literal =
+                    format!("message {}->{}@{}", self.name(m.from), self.name(m.to), m.send_time);
                 let status = match node.fault {
                     Some(Fault::Crash { ref node, time: c }) => {
                         format!("lost: sender {node} crashed at {c}")
@@ -484,7 +485,11 @@ impl<'a> Explainer<'a> {
         let children: Vec<Node> =
             ids.iter().take(MAX_BRANCH).map(|&id| self.holds(id, depth + 1)).collect();
         let literal = format!("notin {}@{}", self.show(n.rel, &n.pattern), n.time);
-        let status = if children.len() + more == 1 { "is false: this tuple holds" } else { "is false: these tuples hold" };
+        let status = if children.len() + more == 1 {
+            "is false: this tuple holds"
+        } else {
+            "is false: these tuples hold"
+        };
         Some((literal, status.into(), children, more))
     }
 
@@ -588,8 +593,7 @@ impl<'a> Explainer<'a> {
             Failure::Condition(text) => reason(text, "is false", Vec::new(), 0),
             Failure::Message(from, to, st) => {
                 let node = self.lost_message(from, to, st)?;
-                let literal =
-                    format!("message {}->{}@{st}", self.name(from), self.name(to));
+                let literal = format!("message {}->{}@{st}", self.name(from), self.name(to));
                 reason(literal, "lost", vec![node], 0)
             }
         })
@@ -604,7 +608,9 @@ impl<'a> Explainer<'a> {
         let rec = f.tuples.rec(id);
         let (rel, vals) = (rec.rel, rec.vals.to_vec());
         let label = self.show(rel, &ground(&vals));
-        if let Err(stub) = self.enter(Key::Holds(rel, vals.clone(), rec.time), label.clone(), rec.time, depth) {
+        if let Err(stub) =
+            self.enter(Key::Holds(rel, vals.clone(), rec.time), label.clone(), rec.time, depth)
+        {
             return stub;
         }
         let in_reference = self.in_g(rel, &ground(&vals), rec.time);
@@ -668,7 +674,8 @@ impl<'a> Explainer<'a> {
                 let (Some(Value::Sym(n)), Some(Value::Int(ct))) = (vals.get(1), vals.get(2)) else {
                     return None;
                 };
-                let node = self.fault_node(Fault::Crash { node: self.name(*n), time: *ct as u32 }, *ct as u32);
+                let node = self
+                    .fault_node(Fault::Crash { node: self.name(*n), time: *ct as u32 }, *ct as u32);
                 Some(Reason {
                     time,
                     rule: None,
@@ -708,17 +715,26 @@ impl<'a> Explainer<'a> {
                             format!("{}@{}", self.show(br.rel, &ground(&br.vals)), br.time)
                         })
                         .collect();
-                    parts.extend(lineage.negs_of(fi).iter().map(|n| {
-                        format!("notin {}@{}", self.show(n.rel, &n.pattern), n.time)
-                    }));
+                    parts.extend(
+                        lineage
+                            .negs_of(fi)
+                            .iter()
+                            .map(|n| format!("notin {}@{}", self.show(n.rel, &n.pattern), n.time)),
+                    );
                     return Some(reason(parts.join(", "), "hold", Vec::new(), 0));
                 }
                 for &b in lineage.body_of(fi) {
                     let br = f.tuples.rec(b);
                     if self.in_g(br.rel, &ground(&br.vals), br.time) == Some(false) {
-                        let literal = format!("{}@{}", self.show(br.rel, &ground(&br.vals)), br.time);
+                        let literal =
+                            format!("{}@{}", self.show(br.rel, &ground(&br.vals)), br.time);
                         let child = self.holds(b, depth + 1);
-                        return Some(reason(literal, "holds (it did not in the failure-free run)", vec![child], 0));
+                        return Some(reason(
+                            literal,
+                            "holds (it did not in the failure-free run)",
+                            vec![child],
+                            0,
+                        ));
                     }
                 }
                 for n in lineage.negs_of(fi) {

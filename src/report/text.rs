@@ -248,7 +248,9 @@ pub fn node_line(n: &lineage::Node) -> String {
                 format!("at {}", n.time)
             };
             let reference = match n.in_reference {
-                Some(true) if n.since < n.time => " (it did in the failure-free run; @next has nothing to carry)",
+                Some(true) if n.since < n.time => {
+                    " (it did in the failure-free run; @next has nothing to carry)"
+                }
                 Some(true) => " (it did in the failure-free run)",
                 Some(false) => " (nor in the failure-free run)",
                 None => "",
@@ -271,7 +273,9 @@ pub fn node_line(n: &lineage::Node) -> String {
         }
         NodeKind::Fault => format!("FAULT {}", n.tuple),
         NodeKind::Seen => format!("{} (explained above)", node_times(n)),
-        NodeKind::Truncated => format!("{} (explanation cut here: depth or size limit)", node_times(n)),
+        NodeKind::Truncated => {
+            format!("{} (explanation cut here: depth or size limit)", node_times(n))
+        }
     }
 }
 
@@ -318,7 +322,8 @@ fn explain_node(n: &lineage::Node, first: &str, rest: &str, out: &mut String) {
                 cs => cs.iter().collect(),
             };
             for (ci, c) in shown.iter().enumerate() {
-                let (b1, b2) = if ci + 1 == shown.len() { ("└─ ", "   ") } else { ("├─ ", "│  ") };
+                let (b1, b2) =
+                    if ci + 1 == shown.len() { ("└─ ", "   ") } else { ("├─ ", "│  ") };
                 explain_node(c, &format!("{inner}{b1}"), &format!("{inner}{b2}"), out);
             }
         }
