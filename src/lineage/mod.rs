@@ -757,7 +757,32 @@ impl<'a> Explainer<'a> {
                         more,
                     ));
                 }
-                None
+                // An aggregate over fewer bindings: the reference's value of the same group
+                // is what is missing.
+                let pos = rule.agg?;
+                let g = self.g?;
+                let hr = f.tuples.rec(head);
+                let mut group: Pattern = ground(&hr.vals);
+                group[pos] = None;
+                let ids: Vec<TupleId> = matching(g, hr.rel, &group, time)
+                    .into_iter()
+                    .filter(|&id| f.tuples.find(hr.rel, &g.tuples.rec(id).vals, time).is_none())
+                    .collect();
+                if ids.is_empty() {
+                    return None;
+                }
+                let more = ids.len().saturating_sub(MAX_BRANCH);
+                let children = ids
+                    .iter()
+                    .take(MAX_BRANCH)
+                    .map(|&id| self.absent(hr.rel, &ground_of(g, id), time, depth + 1))
+                    .collect();
+                Some(reason(
+                    format!("{}@{time}", self.show(hr.rel, &group)),
+                    "aggregates other bindings than in the failure-free run, which had",
+                    children,
+                    more,
+                ))
             }
         }
     }
