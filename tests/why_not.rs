@@ -226,7 +226,9 @@ fn html_report_shows_the_why_not_tree_and_its_graph() {
     assert!(page.contains("The same path in the lineage of this run"), "{page}");
     assert!(!page.contains("s-&gt;r2@2"), "the irrelevant cut messages are gone");
     let index = std::fs::read_to_string(dir.join("index.html")).unwrap();
-    assert!(index.contains("Faults reached: <span class=\"mono\">omit s-&gt;r1@1, crash s@2</span>"));
+    assert!(
+        index.contains("Faults reached: <span class=\"mono\">omit s-&gt;r1@1, crash s@2</span>")
+    );
 }
 
 #[test]

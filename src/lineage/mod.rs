@@ -104,22 +104,6 @@ pub struct Explanation {
     pub against_reference: bool,
 }
 
-impl Explanation {
-    /// Every (tuple, time) the explanation names as absent, holding or seen (for
-    /// highlighting), with the kind of the first node naming it.
-    pub fn tuples(&self) -> Vec<(String, u32, NodeKind)> {
-        let mut out = Vec::new();
-        walk(&self.root, &mut |n| {
-            if matches!(n.kind, NodeKind::Absent | NodeKind::Holds) {
-                for t in n.since..=n.time {
-                    out.push((n.tuple.clone(), t, n.kind));
-                }
-            }
-        });
-        out
-    }
-}
-
 /// Visit every node, parents first.
 pub fn walk<'a>(n: &'a Node, f: &mut impl FnMut(&'a Node)) {
     f(n);
@@ -246,8 +230,9 @@ impl<'a> Explainer<'a> {
         self.g.map(|g| !matching(g, rel, pattern, time).is_empty())
     }
 
-    /// A node for a key: `seen`/`truncated` when the key was shown or a cap is reached.
-    fn enter(&mut self, key: Key, label: String, time: u32, depth: usize) -> Result<(), Node> {
+    /// Enter a key: `Some` stub (`seen`/`truncated`) when the key was shown or a cap is
+    /// reached, `None` when the node is to be explained.
+    fn enter(&mut self, key: Key, label: String, time: u32, depth: usize) -> Option<Node> {
         let stub = |kind| Node {
             kind,
             tuple: label.clone(),
@@ -259,14 +244,14 @@ impl<'a> Explainer<'a> {
             reasons: Vec::new(),
         };
         if self.seen.contains(&key) {
-            return Err(stub(NodeKind::Seen));
+            return Some(stub(NodeKind::Seen));
         }
         if depth >= MAX_DEPTH || self.nodes >= MAX_NODES {
-            return Err(stub(NodeKind::Truncated));
+            return Some(stub(NodeKind::Truncated));
         }
         self.seen.insert(key);
         self.nodes += 1;
-        Ok(())
+        None
     }
 
     fn fault_node(&mut self, fault: Fault, time: u32) -> Node {
@@ -289,7 +274,7 @@ impl<'a> Explainer<'a> {
     fn absent(&mut self, rel: RelId, pattern: &[Option<Value>], time: u32, depth: usize) -> Node {
         let label = self.show(rel, pattern);
         let key = Key::Absent(rel, pattern.to_vec(), time);
-        if let Err(stub) = self.enter(key, label.clone(), time, depth) {
+        if let Some(stub) = self.enter(key, label.clone(), time, depth) {
             return stub;
         }
         let in_reference = self.in_g(rel, pattern, time);
@@ -544,9 +529,8 @@ impl<'a> Explainer<'a> {
             partial_join(program, self.f, rule, &rule.full.steps, 0, binding, body_t, &mut fails);
             let mut shown = BTreeSet::new();
             for fail in fails {
-                if let Failure::Positive(prel, ref p, pt) = fail {
+                if let Failure::Positive(prel, ref p, _) = fail {
                     if rule.ann == HeadAnn::Next && prel == rel && p.as_slice() == pattern {
-                        let _ = pt;
                         carry = true;
                         continue;
                     }
@@ -608,7 +592,7 @@ impl<'a> Explainer<'a> {
         let rec = f.tuples.rec(id);
         let (rel, vals) = (rec.rel, rec.vals.to_vec());
         let label = self.show(rel, &ground(&vals));
-        if let Err(stub) =
+        if let Some(stub) =
             self.enter(Key::Holds(rel, vals.clone(), rec.time), label.clone(), rec.time, depth)
         {
             return stub;

@@ -2,7 +2,8 @@
 //! network. Everything is inline: CSS in each page, diagrams as inline SVG, no scripts.
 //!
 //! - `index.html`: the search at a glance (verdict, bounds, fault-space size, executions,
-//!   times), the counterexamples with the messages their faults cut, and a table of runs
+//!   times), the counterexamples with the why-not of their missing `post` tuple (down to
+//!   the injected faults), and a table of runs
 //!   (fault set, verdict, time), counterexamples first.
 //! - `run-N.html` (N = execution number, 0 = the failure-free run): a space-time diagram,
 //!   the lineage graph of `post` (time as the vertical axis, laid out here: rows by timestep,
@@ -492,12 +493,11 @@ fn explanation_graph(e: &Explanation) -> LineageGraph {
             label: String::new(),
         })
         .collect();
-    // Causes get smaller ids than what they explain (the layout orders same-time tuples by
-    // id): number the nodes in the order they were completed.
     g
 }
 
-/// Add a node and its causes (first) to the graph; returns its index.
+/// Add a node's causes, then the node, to the graph; returns its index. Causes thus get
+/// smaller ids than what they explain, which the layout's same-time ordering relies on.
 fn graph_node(
     n: &lineage::Node,
     root: bool,
