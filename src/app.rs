@@ -321,15 +321,18 @@ pub fn explain(args: &ExplainArgs, color: bool) -> u8 {
     } else {
         println!("  it holds at timesteps {} (explain one of those to see why).", when.join(", "));
     }
-    let rules: Vec<&ir::IrRule> = p.program.rules.iter().filter(|r| r.head_rel == rel).collect();
-    if rules.is_empty() {
-        println!("  no rule derives `{}`; only facts could.", p.program.rel_name(rel));
-    } else {
-        println!("  the rules that could derive it (none fired with these values at {time}):");
-        for r in rules {
-            println!("    {}", r.text);
-        }
-    }
+    // With faults, the failure-free run is the reference the why-not is told against.
+    let faulty = !run.scenario.omissions.is_empty() || !run.scenario.crashes.is_empty();
+    let params = RunParams {
+        eot: p.eot,
+        nodes: p.nodes.clone(),
+        lineage: true,
+        tuple_cap: args.faults.tuple_cap,
+    };
+    let reference =
+        if faulty { eval::run(&p.program, &params, &Scenario::default()).ok() } else { None };
+    let e = crate::lineage::why_not(&p.program, &run, reference.as_ref(), rel, &vals, time);
+    print!("{}", report::text::explanation(&e, ""));
     EXIT_OK
 }
 

@@ -11,6 +11,7 @@ pub mod config;
 pub mod diag;
 pub mod eval;
 pub mod faults;
+pub mod lineage;
 pub mod report;
 pub mod search;
 pub mod syntax;

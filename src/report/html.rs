@@ -2,7 +2,8 @@
 //! network. Everything is inline: CSS in each page, diagrams as inline SVG, no scripts.
 //!
 //! - `index.html`: the search at a glance (verdict, bounds, fault-space size, executions,
-//!   times), the counterexamples with the messages their faults cut, and a table of runs
+//!   times), the counterexamples with the why-not of their missing `post` tuple (down to
+//!   the injected faults), and a table of runs
 //!   (fault set, verdict, time), counterexamples first.
 //! - `run-N.html` (N = execution number, 0 = the failure-free run): a space-time diagram,
 //!   the lineage graph of `post` (time as the vertical axis, laid out here: rows by timestep,
@@ -15,6 +16,7 @@ use super::dot::{self, EdgeKind, LineageGraph, NodeKind};
 use super::text;
 use crate::analysis::ir::{Program, Sym, Value};
 use crate::eval::{self, MsgStatus, Run, RunParams, Scenario};
+use crate::lineage::{self, Explanation};
 use crate::search::{Outcome, Verdict};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -342,6 +344,9 @@ table.rel caption { text-align: left; font-weight: 600; font-size: 13px; padding
 table.rel caption .count { color: var(--muted); font-weight: 400; }
 table.rel td { border: 1px solid #e5e7eb; padding: 1px 7px; }
 table.rel tr.new td { background: #ecfdf5; }
+.why { font-size: 13px; } ul.why { list-style: none; margin: 2px 0 2px 6px; padding-left: 14px; border-left: 2px solid #e5e7eb; }
+.why-node.absent { color: #991b1b; } .why-node.holds { color: #166534; } .why-node.seen { color: var(--muted); }
+.why-rule { color: var(--muted); } .why-reason { margin-left: 4px; }
 table.rel tr.missing td { background: #fef2f2; color: #991b1b; text-decoration: line-through; }
 "#;
 
@@ -380,21 +385,7 @@ fn glance(items: &[(&str, String)]) -> String {
     out
 }
 
-/// The messages that the faults of `run` cut in the failure-free lineage of the `post`
-/// tuples `run` misses.
-fn cut_list(program: &Program, baseline: &Run, run: &Run) -> Vec<String> {
-    let Some(post) = program.post_rel else { return Vec::new() };
-    let mut cut = BTreeSet::new();
-    for &v in &run.violations {
-        let vals = &run.tuples.rec(v).vals;
-        if let Some(p) = baseline.tuples.find(post, vals, baseline.eot) {
-            cut.extend(text::cut_messages(program, baseline, p, run));
-        }
-    }
-    cut.into_iter().collect()
-}
-
-/// Violations, cut messages and the replay command of a run, as HTML.
+/// Violations, the why-not explanation and the replay command of a run, as HTML.
 fn run_facts(program: &Program, run: &Run, baseline: &Run, meta: &Meta) -> String {
     let mut out = String::new();
     let violations = text::violations(program, run);
@@ -406,15 +397,8 @@ fn run_facts(program: &Program, run: &Run, baseline: &Run, meta: &Meta) -> Strin
         out.push_str("</ul>\n");
     }
     if run.is_violation() && has_faults(&run.scenario) && baseline.lineage.is_some() {
-        let cut = cut_list(program, baseline, run);
-        if cut.is_empty() {
-            out.push_str("<p>The faults broke the good outcome through negation (a <code>notin</code> became true).</p>\n");
-        } else {
-            out.push_str("<p><b>In the failure-free run the good outcome rested on messages these faults cut:</b></p><ul class=\"tight\">\n");
-            for c in cut {
-                let _ = writeln!(out, "<li class=\"mono\">{}</li>", esc(&c));
-            }
-            out.push_str("</ul>\n");
+        if let Some(e) = lineage::explain_violation(program, run, baseline) {
+            out.push_str(&explanation_html(&e));
         }
     }
     if !meta.replay.is_empty() {
@@ -424,6 +408,142 @@ fn run_facts(program: &Program, run: &Run, baseline: &Run, meta: &Meta) -> Strin
         let _ = writeln!(out, "<p>Replay: <code>{}</code></p>", esc(&cmd));
     }
     out
+}
+
+// ---- the counterexample explanation ------------------------------------------------------
+
+/// The why-not explanation of a counterexample: the tree as nested lists, then the same path
+/// as a lineage graph of the faulty run (tuples it lacks dashed red, the faults that cut
+/// them as crash boxes).
+fn explanation_html(e: &Explanation) -> String {
+    let mut out = format!(
+        "<p><b>Why <span class=\"mono\">{}@{}</span> does not hold</b>, down to the injected faults (the derivations of the failure-free run, each with the literal that fails here):</p>\n<div class=\"why\">",
+        esc(&e.root.tuple),
+        e.root.time
+    );
+    explanation_node_html(&e.root, &mut out);
+    out.push_str("</div>\n");
+    let list = |fs: &[crate::faults::Fault]| {
+        fs.iter().map(|f| esc(&f.to_string())).collect::<Vec<_>>().join(", ")
+    };
+    if !e.faults.is_empty() {
+        let _ =
+            writeln!(out, "<p>Faults reached: <span class=\"mono\">{}</span></p>", list(&e.faults));
+    }
+    if !e.other_faults.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p>Faults not on this path: <span class=\"mono\">{}</span></p>",
+            list(&e.other_faults)
+        );
+    }
+    let g = explanation_graph(e);
+    if !g.nodes.is_empty() {
+        out.push_str("<p class=\"caption\">The same path in the lineage of this run, time flowing down: red dashed boxes are tuples this run lacks (the failure-free run had them), white boxes tuples it has, violet boxes the injected faults; arrows go from a cause to what it explains.</p>\n");
+        let _ = writeln!(out, "<div class=\"figure\">{}</div>", lineage_svg(&g));
+    }
+    out
+}
+
+fn explanation_node_html(n: &lineage::Node, out: &mut String) {
+    let class = match n.kind {
+        lineage::NodeKind::Absent => "absent",
+        lineage::NodeKind::Holds => "holds",
+        lineage::NodeKind::Fault => "fault",
+        lineage::NodeKind::Seen | lineage::NodeKind::Truncated => "seen",
+    };
+    let _ = write!(out, "<div class=\"why-node {class} mono\">{}</div>", esc(&text::node_line(n)));
+    if n.reasons.is_empty() {
+        return;
+    }
+    out.push_str("<ul class=\"why\">");
+    let mut last_rule: Option<&str> = None;
+    for r in &n.reasons {
+        out.push_str("<li>");
+        if r.rule.as_deref() != last_rule {
+            let _ = write!(
+                out,
+                "<div class=\"why-rule\">by <code>{}</code></div>",
+                esc(r.rule.as_deref().unwrap_or("the fault scenario"))
+            );
+            last_rule = r.rule.as_deref();
+        }
+        let _ = write!(out, "<div class=\"why-reason mono\">{}</div>", esc(&text::reason_line(r)));
+        for c in r.children.iter().filter(|c| c.kind != lineage::NodeKind::Fault) {
+            explanation_node_html(c, out);
+        }
+        out.push_str("</li>");
+    }
+    out.push_str("</ul>");
+}
+
+/// The explanation as a lineage graph: one box per tuple (or fault) it names, an edge from
+/// each cause to what it explains.
+fn explanation_graph(e: &Explanation) -> LineageGraph {
+    let mut g = LineageGraph { compared: true, ..LineageGraph::default() };
+    let mut index: BTreeMap<(String, u32), usize> = BTreeMap::new();
+    let mut edges: BTreeSet<(usize, usize, bool)> = BTreeSet::new();
+    graph_node(&e.root, true, &mut g, &mut index, &mut edges);
+    g.edges = edges
+        .into_iter()
+        .map(|(from, to, cut)| dot::LinEdge {
+            from,
+            to,
+            kind: if cut { EdgeKind::Cut } else { EdgeKind::Rule },
+            label: String::new(),
+        })
+        .collect();
+    g
+}
+
+/// Add a node's causes, then the node, to the graph; returns its index. Causes thus get
+/// smaller ids than what they explain, which the layout's same-time ordering relies on.
+fn graph_node(
+    n: &lineage::Node,
+    root: bool,
+    g: &mut LineageGraph,
+    index: &mut BTreeMap<(String, u32), usize>,
+    edges: &mut BTreeSet<(usize, usize, bool)>,
+) -> usize {
+    let key = (n.tuple.clone(), n.time);
+    let mut causes = Vec::new();
+    for r in &n.reasons {
+        for c in &r.children {
+            let i = graph_node(c, false, g, index, edges);
+            causes.push((i, c.kind == lineage::NodeKind::Fault));
+        }
+    }
+    let me = match index.get(&key) {
+        Some(&i) => i,
+        None => {
+            let kind = match n.kind {
+                _ if root => NodeKind::Root,
+                lineage::NodeKind::Fault => NodeKind::Crash,
+                _ => NodeKind::Derived,
+            };
+            let label = if n.since < n.time {
+                format!("{} ({}..{})", n.tuple, n.since, n.time)
+            } else {
+                n.tuple.clone()
+            };
+            g.nodes.push(dot::LinNode {
+                tuple: g.nodes.len() as u32,
+                time: n.time,
+                label,
+                kind,
+                lost: n.kind == lineage::NodeKind::Absent,
+                detail: text::node_line(n),
+            });
+            index.insert(key, g.nodes.len() - 1);
+            g.nodes.len() - 1
+        }
+    };
+    for (c, cut) in causes {
+        if c != me {
+            edges.insert((c, me, cut));
+        }
+    }
+    me
 }
 
 fn verdict_tag(row: &Row) -> &'static str {

@@ -45,8 +45,11 @@ pub struct Counterexample {
     pub faults: FaultSet,
     pub violations: Vec<Violation>,
     pub messages: Vec<MessageJson>,
-    /// Messages the good outcome rested on in the failure-free run that the faults cut.
+    /// Messages in the failure-free lineage of the missing `post` tuple that the faults cut
+    /// (whether or not they mattered; `explanation` says what did).
     pub cut: Vec<String>,
+    /// Why the first missing `post` tuple does not hold, down to the injected faults.
+    pub explanation: Option<crate::lineage::Explanation>,
 }
 
 #[derive(Serialize)]
@@ -148,6 +151,7 @@ pub fn report(
                 violations,
                 messages: messages(program, run),
                 cut,
+                explanation: crate::lineage::explain_violation(program, run, &o.baseline),
             }
         })
         .collect();

@@ -3,6 +3,7 @@
 
 use crate::analysis::ir::{Program, Sym};
 use crate::eval::{MsgStatus, Run, Source, TupleId};
+use crate::lineage::{self, Explanation, NodeKind};
 use crate::search::{Outcome, Verdict};
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -205,6 +206,130 @@ pub fn cut_messages(program: &Program, good: &Run, id: TupleId, faulty: &Run) ->
     cut.into_iter().collect()
 }
 
+// ---- counterexample explanation (why-not of the violated post tuple) ---------------------
+
+/// The why-not explanation of a counterexample as an indented tree, each line prefixed by
+/// `indent`, ending with the injected faults it reaches.
+pub fn explanation(e: &Explanation, indent: &str) -> String {
+    let mut out = String::new();
+    let to = if e.against_reference { ", down to the injected faults" } else { "" };
+    let _ = writeln!(out, "{indent}why {}@{} does not hold{to}:", e.root.tuple, e.root.time);
+    explain_node(&e.root, &format!("{indent}  "), &format!("{indent}  "), &mut out);
+    let faults: Vec<String> = e.faults.iter().map(|f| f.to_string()).collect();
+    if !faults.is_empty() {
+        let _ = writeln!(out, "{indent}  faults reached: {}", faults.join(", "));
+    }
+    let others: Vec<String> = e.other_faults.iter().map(|f| f.to_string()).collect();
+    if !others.is_empty() {
+        let _ = writeln!(out, "{indent}  faults not on this path: {}", others.join(", "));
+    }
+    out
+}
+
+/// `log("r1", "m")@2..4`
+fn node_times(n: &lineage::Node) -> String {
+    if n.since < n.time {
+        format!("{}@{}..{}", n.tuple, n.since, n.time)
+    } else {
+        format!("{}@{}", n.tuple, n.time)
+    }
+}
+
+/// The one-line summary of an explanation node.
+pub fn node_line(n: &lineage::Node) -> String {
+    match n.kind {
+        NodeKind::Absent if n.note.is_some() => {
+            format!("{}@{} does not hold: {}", n.tuple, n.time, n.note.as_deref().unwrap_or(""))
+        }
+        NodeKind::Absent => {
+            let at = if n.since < n.time {
+                format!("at {}..{}", n.since, n.time)
+            } else {
+                format!("at {}", n.time)
+            };
+            let reference = match n.in_reference {
+                Some(true) if n.since < n.time => {
+                    " (it did in the failure-free run; @next has nothing to carry)"
+                }
+                Some(true) => " (it did in the failure-free run)",
+                Some(false) => " (nor in the failure-free run)",
+                None => "",
+            };
+            format!("{} does not hold {at}{reference}", n.tuple)
+        }
+        NodeKind::Holds => {
+            let mut notes = Vec::new();
+            if n.since < n.time {
+                notes.push(format!("since {}, carried by @next", n.since));
+            }
+            match n.in_reference {
+                Some(true) => notes.push("as in the failure-free run".into()),
+                Some(false) => notes.push("not in the failure-free run".into()),
+                None => {}
+            }
+            let notes =
+                if notes.is_empty() { String::new() } else { format!(" ({})", notes.join("; ")) };
+            format!("{}@{} holds{notes}", n.tuple, n.time)
+        }
+        NodeKind::Fault => format!("FAULT {}", n.tuple),
+        NodeKind::Seen => format!("{} (explained above)", node_times(n)),
+        NodeKind::Truncated => {
+            format!("{} (explanation cut here: depth or size limit)", node_times(n))
+        }
+    }
+}
+
+/// One reason: `@2 message s->r1@1 omitted`, with a lone fault inlined.
+pub fn reason_line(r: &lineage::Reason) -> String {
+    let mut line = format!("@{} {} {}", r.time, r.literal, r.status);
+    if let [only] = r.children.as_slice() {
+        if only.kind == NodeKind::Fault {
+            let _ = write!(line, " (FAULT {})", only.tuple);
+        }
+    }
+    if r.more > 0 {
+        let _ = write!(line, " (and {} more)", r.more);
+    }
+    line
+}
+
+fn explain_node(n: &lineage::Node, first: &str, rest: &str, out: &mut String) {
+    let _ = writeln!(out, "{first}{}", node_line(n));
+    // Reasons grouped by rule, in order of first appearance; each group sorted by time.
+    let mut groups: Vec<(Option<&str>, Vec<&lineage::Reason>)> = Vec::new();
+    for r in &n.reasons {
+        match groups.iter_mut().find(|(rule, _)| *rule == r.rule.as_deref()) {
+            Some((_, g)) => g.push(r),
+            None => groups.push((r.rule.as_deref(), vec![r])),
+        }
+    }
+    for (gi, (rule, reasons)) in groups.iter().enumerate() {
+        let last = gi + 1 == groups.len();
+        let (branch, cont) = if last { ("└─ ", "   ") } else { ("├─ ", "│  ") };
+        let _ = writeln!(out, "{rest}{branch}by {}", rule.unwrap_or("the fault scenario"));
+        let inner = format!("{rest}{cont}");
+        for r in reasons {
+            // A body tuple whose own node says it all: print the node in its place.
+            if let [only] = r.children.as_slice() {
+                if r.literal == format!("{}@{}", only.tuple, only.time) && r.more == 0 {
+                    explain_node(only, &format!("{inner}@{} ", r.time), &inner, out);
+                    continue;
+                }
+            }
+            let _ = writeln!(out, "{inner}{}", reason_line(r));
+            let shown: Vec<&lineage::Node> = match r.children.as_slice() {
+                [only] if only.kind == NodeKind::Fault => Vec::new(),
+                cs => cs.iter().collect(),
+            };
+            for (ci, c) in shown.iter().enumerate() {
+                let (b1, b2) =
+                    if ci + 1 == shown.len() { ("└─ ", "   ") } else { ("├─ ", "│  ") };
+                explain_node(c, &format!("{inner}{b1}"), &format!("{inner}{b2}"), out);
+            }
+        }
+    }
+}
+
 /// The violated invariant tuples of a run, one line each.
 pub fn violations(program: &Program, run: &Run) -> Vec<String> {
     run.violations
@@ -265,30 +390,8 @@ pub fn outcome(program: &Program, o: &Outcome, bounds: &str, replay: &str) -> St
                     let _ = writeln!(out, "  violated: {v}");
                 }
                 out.push_str(&diagram(program, run));
-                if let Some(&v) = run.violations.first() {
-                    let vals = &run.tuples.rec(v).vals;
-                    if let Some(p) = program
-                        .post_rel
-                        .and_then(|p| o.baseline.tuples.find(p, vals, o.baseline.eot))
-                    {
-                        let cut = cut_messages(program, &o.baseline, p, run);
-                        if cut.is_empty() {
-                            let _ = writeln!(
-                                out,
-                                "  the faults broke {} through negation (a `notin` became true)",
-                                tuple(program, &o.baseline, p)
-                            );
-                        } else {
-                            let _ = writeln!(
-                                out,
-                                "  in the failure-free run {} rested on messages the faults cut:",
-                                tuple(program, &o.baseline, p)
-                            );
-                            for c in cut {
-                                let _ = writeln!(out, "    {c}");
-                            }
-                        }
-                    }
+                if let Some(e) = lineage::explain_violation(program, run, &o.baseline) {
+                    out.push_str(&explanation(&e, "  "));
                 }
                 let _ = writeln!(out, "  replay: {replay} {}", replay_flags(program, run));
             }
