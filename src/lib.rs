@@ -15,3 +15,4 @@ pub mod report;
 pub mod search;
 pub mod syntax;
 pub mod testrunner;
+pub mod traces;
