@@ -281,10 +281,11 @@ pub fn render(state: &State, spans: usize, files: usize) -> String {
     for b in &state.bugs {
         let _ = writeln!(
             o,
-            "BUG: with {} failed, request {} of `{}` failed (a missing fallback?):",
+            "BUG: with {} failed, {} of `{}` failed (a missing fallback?); trace {}:",
             b.faults.join(" + "),
+            plural(b.requests, "request"),
+            b.class,
             b.trace_id,
-            b.class
         );
         for s in &b.spans {
             let _ = writeln!(o, "    {s}");

@@ -101,6 +101,9 @@ pub struct Bug {
     /// The faults injected when the request failed.
     pub faults: Vec<String>,
     pub class: String,
+    /// How many requests of the class failed under these faults.
+    pub requests: u64,
+    /// The smallest failing trace id, and its span tree below.
     pub trace_id: String,
     /// The failing request's span tree, one indented line per span.
     pub spans: Vec<String>,
@@ -300,17 +303,24 @@ impl State {
         let new_paths = self.learn(requests, false);
         let failed: Vec<&Request> = requests.iter().filter(|r| !r.ok).collect();
         for r in &failed {
-            self.bugs.push(Bug {
-                faults: faults.to_vec(),
-                class: r.class.clone(),
-                trace_id: r.trace_id.clone(),
-                spans: r.tree.clone(),
-            });
+            match self.bugs.iter_mut().find(|b| b.faults == faults && b.class == r.class) {
+                Some(b) => {
+                    b.requests += 1;
+                    if r.trace_id < b.trace_id {
+                        b.trace_id = r.trace_id.clone();
+                        b.spans = r.tree.clone();
+                    }
+                }
+                None => self.bugs.push(Bug {
+                    faults: faults.to_vec(),
+                    class: r.class.clone(),
+                    requests: 1,
+                    trace_id: r.trace_id.clone(),
+                    spans: r.tree.clone(),
+                }),
+            }
         }
-        self.bugs.sort_by(|a, b| {
-            (&a.faults, &a.class, &a.trace_id).cmp(&(&b.faults, &b.class, &b.trace_id))
-        });
-        self.bugs.dedup();
+        self.bugs.sort_by(|a, b| (&a.faults, &a.class).cmp(&(&b.faults, &b.class)));
         self.history.push(Ran {
             faults: faults.to_vec(),
             outcome: if failed.is_empty() { Outcome::Survived } else { Outcome::Failed },
