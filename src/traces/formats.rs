@@ -20,7 +20,7 @@ use std::fmt;
 use std::path::Path;
 
 /// One span of any format, reduced to what LDFI needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Span {
     pub trace_id: String,
     pub span_id: String,

@@ -57,11 +57,15 @@ pub fn class_of(root: &Span, grouping: &Grouping) -> String {
 }
 
 /// Group spans into requests, ordered by trace id then start. Duplicate spans (the same
-/// trace and span id, e.g. from overlapping files) count once.
+/// trace and span id, e.g. from overlapping files) count once: the least of them, so that
+/// the result does not depend on the order of the files.
 pub fn requests(spans: &[Span], grouping: &Grouping) -> Vec<Request> {
     let mut by_trace: BTreeMap<&str, BTreeMap<&str, &Span>> = BTreeMap::new();
     for s in spans {
-        by_trace.entry(&s.trace_id).or_default().entry(&s.span_id).or_insert(s);
+        let e = by_trace.entry(&s.trace_id).or_default().entry(&s.span_id).or_insert(s);
+        if s < *e {
+            *e = s;
+        }
     }
     let mut out = Vec::new();
     for (trace_id, spans) in by_trace {

@@ -216,7 +216,12 @@ fn write_inject(dir: &std::path::Path, state: &State) -> Result<(), String> {
 
 fn plural(n: impl Into<u64>, word: &str) -> String {
     let n = n.into();
-    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+    let suffix = match (n, word.ends_with('s')) {
+        (1, _) => "",
+        (_, true) => "es",
+        _ => "s",
+    };
+    format!("{n} {word}{suffix}")
 }
 
 /// The text report: what was learned, what ran, the bugs, the next experiments.

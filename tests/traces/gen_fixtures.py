@@ -13,7 +13,8 @@ import json, os
 BASE_NS = 1_700_000_000_000_000_000
 
 def build(requests, trace_base):
-    """requests: list of hop lists; a hop is a service name or (failed, ok) pair.
+    """requests: list of hop lists; a hop is a service name, or a tuple of replicas tried
+    in order (all but the last fail; a trailing None: all fail).
     Returns traces: list of (trace_id, spans); a span is a dict."""
     traces = []
     for n, hops in enumerate(requests):
@@ -32,15 +33,19 @@ def build(requests, trace_base):
                 return True
             hop = hop_list[0]
             tries = list(hop) if isinstance(hop, tuple) else [hop]
+            # A hop ending in None has no replica that answers: the request fails.
+            all_fail = tries[-1] is None
+            tries = [t for t in tries if t is not None]
             caller = parent["service"]
             for i, target in enumerate(tries):
-                failed = i < len(tries) - 1
+                failed = all_fail or i < len(tries) - 1
                 c = new(caller, f"GET {target}", "client", parent["id"], failed, 503 if failed else 200)
                 sv = new(target, "GET /", "server", c["id"], failed, 503 if failed else 200)
                 if not failed:
                     return call(sv, hop_list[1:])
             return False
-        call(root, hops)
+        if not call(root, hops):
+            root["error"] = True
         traces.append((tid, spans))
     return traces
 
@@ -101,7 +106,7 @@ def zipkin(traces):
     out = []
     for tid, spans in traces:
         for s in spans:
-            z = {"traceId": tid, "id": s["id"], "name": s["name"].lower(),
+            z = {"traceId": tid, "id": s["id"], "name": s["name"],
                  "timestamp": s["start"] // 1000, "duration": 1,
                  "localEndpoint": {"serviceName": s["service"]}, "tags": {}}
             if s["kind"] != "internal":
@@ -131,3 +136,8 @@ write("all_paths.zipkin.json", zipkin(all_paths))
 write("two_paths.otlp.jsonl", otlp(build([["web-1", "api-1", "db-1"], ["web-2", "api-2", "db-2"]], 0x2)))
 # The primary path only, and a request where api-1 failed and web-1 fell back to api-2.
 write("fallback.jaeger.json", jaeger(build([["web-1", "api-1", "db-1"], ["web-1", ("api-1", "api-2"), "db-1"]], 0xfb)))
+# What the demo's experiments record, for the --learn tests: with db-1 down, api-1 fell
+# back to db-2 (the request survived) ...
+write("learn_db1_survived.zipkin.json", zipkin(build([["web-1", "api-1", ("db-1", "db-2")]], 0xd1)))
+# ... and with web-1 down, the client had no fallback (the request failed).
+write("learn_web1_failed.otlp.jsonl", otlp(build([[("web-1", None)]], 0xe1)))
