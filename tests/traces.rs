@@ -300,3 +300,26 @@ fn bad_input_is_an_error_with_a_location_not_a_panic() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no experiment 99"));
 }
+
+/// The crash pair of the first counterexample `ldfi check` prints for the spec twin.
+fn first_counterexample(strategy: &str) -> Vec<String> {
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/services/web_tiers.ded");
+    let out = ldfi(&["check", spec.to_str().unwrap(), "--strategy", strategy, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let faults = v["counterexamples"][0]["faults"].as_array().unwrap();
+    assert!(faults.iter().all(|f| f["kind"] == "crash"), "{faults:?}");
+    let mut nodes: Vec<String> =
+        faults.iter().map(|f| f["node"].as_str().unwrap().to_owned()).collect();
+    nodes.sort();
+    nodes
+}
+
+#[test]
+fn the_spec_twin_names_a_same_tier_pair() {
+    let same_tier = pairs(&[["a1", "a2"], ["d1", "d2"], ["w1", "w2"]]);
+    for strategy in ["ldfi", "exhaustive"] {
+        let pair = first_counterexample(strategy);
+        assert!(same_tier.contains(&pair), "{strategy}: {pair:?}");
+    }
+}
