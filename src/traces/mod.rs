@@ -310,7 +310,10 @@ pub fn render(state: &State, spans: usize, files: usize) -> String {
         let targets: Vec<String> = e
             .targets
             .iter()
-            .map(|t| format!("all {} of `{}`", plural(t.cuts.len() as u64, "path"), t.class))
+            .map(|t| match t.cuts.len() {
+                1 => format!("the only path of `{}`", t.class),
+                n => format!("all {n} paths of `{}`", t.class),
+            })
             .collect();
         let _ =
             writeln!(o, "  #{} fail {}  (cuts {})", e.id, e.faults.join(" + "), targets.join("; "));
