@@ -487,3 +487,8 @@ fn progress_bar(text: bool) -> Option<indicatif::ProgressBar> {
     bar.enable_steady_tick(Duration::from_millis(120));
     Some(bar)
 }
+
+/// `ldfi traces`: trace-driven LDFI (see `crate::traces`).
+pub fn traces(args: &crate::traces::TracesArgs) -> u8 {
+    crate::traces::main(args)
+}

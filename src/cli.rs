@@ -52,6 +52,8 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Run every spec's header configurations against their `expect=`.
     Test(TestArgs),
+    /// Propose fault experiments from recorded request traces (OTLP, Jaeger, Zipkin).
+    Traces(crate::traces::TracesArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -318,6 +320,7 @@ where
         Command::Run(args) => crate::app::run(&args, color),
         Command::Explain(args) => crate::app::explain(&args, color),
         Command::Test(args) => crate::testrunner::main(&args),
+        Command::Traces(args) => crate::app::traces(&args),
     }
 }
 
