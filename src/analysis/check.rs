@@ -332,7 +332,8 @@ fn aggregates(r: &Rule, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Warn about relations that are read but never defined by a fact or a rule head.
+/// Warn about relations that are read but never defined by a fact or a rule head, with a
+/// "did you mean" when a defined relation has a similar name.
 pub fn undefined(program: &Program, diags: &mut Vec<Diagnostic>) {
     let mut defined: HashSet<&str> = RESERVED.iter().copied().collect();
     for clause in &program.clauses {
@@ -341,24 +342,188 @@ pub fn undefined(program: &Program, diags: &mut Vec<Diagnostic>) {
             Clause::Rule(r) => defined.insert(&r.head.rel.name),
         };
     }
+    let mut candidates: Vec<&str> = defined.iter().copied().collect();
+    candidates.sort_unstable();
     let mut warned: HashSet<&str> = HashSet::new();
     for clause in &program.clauses {
         let Clause::Rule(r) = clause else { continue };
         for lit in &r.body {
             if let Literal::Pos(a) | Literal::Neg(a) = lit {
                 if !defined.contains(a.rel.name.as_str()) && warned.insert(&a.rel.name) {
+                    let hint = match similar(&a.rel.name, &candidates) {
+                        Some(other) => format!("did you mean `{other}`?"),
+                        None => {
+                            "it is always empty: check the spelling, or add a fact or rule for it"
+                                .to_string()
+                        }
+                    };
                     diags.push(
                         Diagnostic::warning(
                             "undefined-relation",
                             format!("relation `{}` is read but never defined", a.rel.name),
                         )
                         .at(a.rel.span, "no fact or rule defines this")
-                        .hint(
-                            "it is always empty: check the spelling, or add a fact or rule for it",
-                        ),
+                        .hint(hint),
                     );
                 }
             }
         }
+    }
+}
+
+/// The candidate closest to `name` by edit distance, if it is close enough to be a typo
+/// (at most one edit per three characters); ties go to the first in `candidates`.
+pub fn similar<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let limit = (name.chars().count().max(3)) / 3;
+    candidates
+        .iter()
+        .map(|c| (strsim::levenshtein(name, c), *c))
+        .filter(|&(d, c)| d > 0 && d <= limit && c != name)
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
+
+/// Warn about relations that are defined (by facts or rule heads) but never read by any
+/// rule body. `pre` and `post` are read by the invariant; names starting with `_` are
+/// exempt (a convention for relations kept for display).
+pub fn unused(program: &Program, diags: &mut Vec<Diagnostic>) {
+    let mut read: HashSet<&str> = ["pre", "post"].into_iter().collect();
+    for clause in &program.clauses {
+        let Clause::Rule(r) = clause else { continue };
+        for lit in &r.body {
+            if let Literal::Pos(a) | Literal::Neg(a) = lit {
+                read.insert(&a.rel.name);
+            }
+        }
+    }
+    let mut warned: HashSet<&str> = HashSet::new();
+    for clause in &program.clauses {
+        let rel = match clause {
+            Clause::Fact(f) => &f.rel,
+            Clause::Rule(r) => &r.head.rel,
+        };
+        if read.contains(rel.name.as_str()) || rel.name.starts_with('_') {
+            continue;
+        }
+        if warned.insert(&rel.name) {
+            diags.push(
+                Diagnostic::warning(
+                    "unused-relation",
+                    format!("relation `{}` is defined but never read", rel.name),
+                )
+                .at(rel.span, "no rule body reads this")
+                .hint(format!(
+                    "it cannot affect `pre` or `post`; remove it, read it, or rename it `_{}` to keep it for display",
+                    rel.name
+                )),
+            );
+        }
+    }
+}
+
+/// Warn about named variables that occur only once in a rule (a typo, or a value that
+/// should be `_`). Variables starting with `_` are exempt. A lone variable outside a
+/// positive atom is already an unsafe-variable error, so only positive atoms are checked.
+/// Rules with an aggregate head are exempt: there a named variable is part of the bindings
+/// the aggregate ranges over (`sum<V> :- val(N, K, V)` sums V once per K), unlike `_`.
+pub fn singletons(r: &Rule, diags: &mut Vec<Diagnostic>) {
+    if r.head.args.iter().any(|a| matches!(a, HeadArg::Agg(_))) {
+        return;
+    }
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    let mut all: Vec<(&str, Span)> = Vec::new();
+    for arg in &r.head.args {
+        match arg {
+            HeadArg::Expr(e) => e.vars(&mut all),
+            HeadArg::Agg(a) => all.push((&a.var.name, a.var.span)),
+        }
+    }
+    let mut positive: Vec<(&str, Span)> = Vec::new();
+    for lit in &r.body {
+        match lit {
+            Literal::Pos(a) => a.args.iter().for_each(|e| e.vars(&mut positive)),
+            Literal::Neg(a) => a.args.iter().for_each(|e| e.vars(&mut all)),
+            Literal::Cond(c) => {
+                c.lhs.vars(&mut all);
+                c.rhs.vars(&mut all);
+            }
+        }
+    }
+    for (v, _) in all.iter().chain(positive.iter()) {
+        *count.entry(v).or_default() += 1;
+    }
+    for (v, span) in positive {
+        if count[v] == 1 && !v.starts_with('_') {
+            diags.push(
+                Diagnostic::warning(
+                    "singleton-variable",
+                    format!("variable `{v}` appears only once in this rule"),
+                )
+                .at(span, "used nowhere else")
+                .hint(format!(
+                    "if any value will do, write `_` (or `_{v}`); otherwise check the spelling"
+                )),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lint(src: &str) -> Vec<Diagnostic> {
+        let loaded = crate::syntax::load_str("t.ded", src).expect("parses");
+        crate::analysis::analyze(&loaded.program).diagnostics
+    }
+
+    fn codes(diags: &[Diagnostic]) -> Vec<&'static str> {
+        diags.iter().map(|d| d.code).collect()
+    }
+
+    #[test]
+    fn a_misspelt_relation_gets_a_did_you_mean() {
+        let d = lint("bcast(\"a\", 1)@1;\npre(N) :- bcst(N, _);\npost(N) :- bcast(N, _);\n");
+        let w = d.iter().find(|d| d.code == "undefined-relation").expect("warned");
+        assert_eq!(w.hint.as_deref(), Some("did you mean `bcast`?"));
+        assert_eq!(similar("zzzzz", &["bcast", "pre"]), None);
+        assert_eq!(similar("pots", &["post", "pre"]), Some("post"));
+    }
+
+    #[test]
+    fn singleton_variables_warn_unless_underscored() {
+        let d = lint("p(\"a\", 1)@1;\npre(N) :- p(N, X);\npost(N) :- p(N, _Y);\n");
+        let singles: Vec<&Diagnostic> =
+            d.iter().filter(|d| d.code == "singleton-variable").collect();
+        assert_eq!(singles.len(), 1, "{d:?}");
+        assert!(singles[0].message.contains("`X`"));
+        // Used twice (in a condition): no warning.
+        let d = lint("p(\"a\", 1)@1;\npre(N) :- p(N, X), X > 0;\npost(N) :- p(N, _);\n");
+        assert!(!codes(&d).contains(&"singleton-variable"), "{d:?}");
+        // In an aggregate rule a named variable distinguishes bindings: no warning.
+        let d = lint(
+            "p(\"a\", 1)@1;\nc(N, count<N>) :- p(N, K);\npre(N) :- c(N, _);\npost(N) :- p(N, _);\n",
+        );
+        assert!(!codes(&d).contains(&"singleton-variable"), "{d:?}");
+    }
+
+    #[test]
+    fn unused_relations_warn_but_pre_post_and_notin_reads_count() {
+        let d = lint(
+            "p(\"a\")@1;\nq(\"a\")@1;\nlog(N) :- p(N);\npre(N) :- p(N), notin q(N);\npost(N) :- p(N);\n",
+        );
+        let unused: Vec<&String> =
+            d.iter().filter(|d| d.code == "unused-relation").map(|d| &d.message).collect();
+        assert_eq!(unused, vec!["relation `log` is defined but never read"]);
+        let d = lint("p(\"a\")@1;\n_log(N) :- p(N);\npre(N) :- p(N);\npost(N) :- p(N);\n");
+        assert!(!codes(&d).contains(&"unused-relation"), "{d:?}");
+    }
+
+    #[test]
+    fn errors_of_every_check_come_at_once() {
+        // An unsafe variable and a negative cycle: both are reported in one pass.
+        let d = lint("p(\"a\")@1;\nq(N) :- p(N), notin r(N);\nr(N) :- q(N);\ns(N, Z) :- p(N);\n");
+        let c = codes(&d);
+        assert!(c.contains(&"unsafe-variable") && c.contains(&"unstratifiable"), "{c:?}");
     }
 }
