@@ -611,6 +611,29 @@ mod tests {
     }
 
     #[test]
+    fn durations() {
+        use std::time::Duration;
+        assert_eq!(duration("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(duration("1h"), Ok(Duration::from_secs(3600)));
+        for bad in ["", "x", "2x", "-1", "1.2.3s", "1e400"] {
+            assert!(duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn empty_node_names_are_rejected() {
+        assert!(parse(&["check", "a.ded", "-N", ""]).is_err());
+        assert!(parse(&["check", "a.ded", "-N", "a,,b"]).is_err());
+        let cli = parse(&["check", "a.ded", "-N", "a, b"]).expect("parses");
+        let Command::Check(c) = cli.command else { panic!("not check") };
+        assert_eq!(c.bounds.nodes, Some(vec!["a".to_owned(), "b".to_owned()]));
+    }
+
+    #[test]
     fn usage_errors_exit_2() {
         assert_eq!(run_from(["ldfi", "check"]), EXIT_USAGE);
         assert_eq!(run_from(["ldfi", "frobnicate"]), EXIT_USAGE);

@@ -371,13 +371,13 @@ pub fn undefined(program: &Program, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-/// The candidate closest to `name` by edit distance, if it is close enough to be a typo
+/// The candidate closest to `name` by edit distance (a swap of neighbours counts as one), if it is close enough to be a typo
 /// (at most one edit per three characters); ties go to the first in `candidates`.
 pub fn similar<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let limit = (name.chars().count().max(3)) / 3;
     candidates
         .iter()
-        .map(|c| (strsim::levenshtein(name, c), *c))
+        .map(|c| (strsim::damerau_levenshtein(name, c), *c))
         .filter(|&(d, c)| d > 0 && d <= limit && c != name)
         .min_by_key(|&(d, _)| d)
         .map(|(_, c)| c)
@@ -385,8 +385,18 @@ pub fn similar<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
 
 /// Warn about relations that are defined (by facts or rule heads) but never read by any
 /// rule body. `pre` and `post` are read by the invariant; names starting with `_` are
-/// exempt (a convention for relations kept for display).
+/// exempt (a convention for relations kept for display). A spec without `pre` and `post`
+/// is only simulated, so everything it derives is output: no warning there.
 pub fn unused(program: &Program, diags: &mut Vec<Diagnostic>) {
+    let defines = |name: &str| {
+        program.clauses.iter().any(|c| match c {
+            Clause::Fact(f) => f.rel.name == name,
+            Clause::Rule(r) => r.head.rel.name == name,
+        })
+    };
+    if !defines("pre") && !defines("post") {
+        return;
+    }
     let mut read: HashSet<&str> = ["pre", "post"].into_iter().collect();
     for clause in &program.clauses {
         let Clause::Rule(r) = clause else { continue };
