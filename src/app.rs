@@ -146,13 +146,19 @@ pub fn load_quiet(files: &[PathBuf]) -> Result<LoadedSpec, Failure> {
 }
 
 /// Load and analyse files; warnings are printed, errors come back as a [`Failure`].
-pub fn load(
+pub fn load_spec(
     files: &[PathBuf],
     out: Out,
 ) -> Result<(ir::Program, Vec<HeaderConfig>, SourceMap), Failure> {
     let (program, headers, sources, warnings) = load_quiet(files)?;
     warn(out, &warnings, &sources);
     Ok((program, headers, sources))
+}
+
+/// Load and analyse files, printing diagnostics. `Err` carries the exit code.
+pub fn load(files: &[PathBuf], color: bool) -> Result<(ir::Program, Vec<HeaderConfig>), u8> {
+    let out = Out { color, json: false };
+    load_spec(files, out).map(|(p, h, _)| (p, h)).map_err(|f| fail(out, f))
 }
 
 /// Resolve bounds: command line over header line over defaults; check they make sense.
@@ -216,7 +222,7 @@ pub fn resolve(
 }
 
 fn prepare(files: &[PathBuf], args: &BoundsArgs, out: Out) -> Result<Prepared, Failure> {
-    let (program, headers, sources) = load(files, out)?;
+    let (program, headers, sources) = load_spec(files, out)?;
     let first = headers.first().cloned();
     let p = resolve(program, headers, first.as_ref(), args, files).map_err(Failure::usage)?;
     Ok(Prepared { sources, ..p })

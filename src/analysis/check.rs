@@ -1,5 +1,7 @@
 //! Static checks of LANGUAGE.md §2 over the AST: arity, fact shape, head annotations,
-//! reserved relations, positive body atom, safety, and unknown relations.
+//! reserved relations, positive body atom, safety, unknown relations, and the warnings a
+//! Datalog user expects (did-you-mean, unused relations, singleton variables, a string
+//! ordered against an integer).
 
 use crate::diag::Diagnostic;
 use crate::syntax::ast::*;
@@ -478,6 +480,166 @@ pub fn singletons(r: &Rule, diags: &mut Vec<Diagnostic>) {
     }
 }
 
+/// What a column or variable holds, as far as the facts and rules tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Int,
+    Str,
+    /// Both (or a join of both): nothing can be said.
+    Mixed,
+}
+
+fn join(a: Option<Kind>, b: Kind) -> Kind {
+    match a {
+        None => b,
+        Some(k) if k == b => k,
+        Some(_) => Kind::Mixed,
+    }
+}
+
+type ColumnKinds<'a> = HashMap<(&'a str, usize), Kind>;
+
+/// The kinds of a rule's variables, from the columns of its positive atoms.
+fn var_kinds<'a>(r: &'a Rule, cols: &ColumnKinds<'a>) -> HashMap<&'a str, Kind> {
+    let mut vars: HashMap<&str, Kind> = HashMap::new();
+    for lit in &r.body {
+        let Literal::Pos(a) = lit else { continue };
+        for (i, e) in a.args.iter().enumerate() {
+            if let (ExprKind::Var(v), Some(&k)) = (&e.kind, cols.get(&(a.rel.name.as_str(), i))) {
+                let old = vars.get(v.as_str()).copied();
+                vars.insert(v, join(old, k));
+            }
+        }
+    }
+    vars
+}
+
+/// The kind of an expression: literals and arithmetic are known, variables when bound.
+fn expr_kind(e: &Expr, vars: &HashMap<&str, Kind>) -> Option<Kind> {
+    match &e.kind {
+        ExprKind::Int(_) | ExprKind::Bin(..) | ExprKind::Neg(_) => Some(Kind::Int),
+        ExprKind::Str(_) => Some(Kind::Str),
+        ExprKind::Var(v) => vars.get(v.as_str()).copied(),
+        ExprKind::Wildcard => None,
+    }
+}
+
+/// Column kinds from the facts, carried through rule heads to a fixpoint (each column can
+/// only go from unknown to a kind to mixed, so this ends).
+fn column_kinds(program: &Program) -> ColumnKinds<'_> {
+    let mut cols: ColumnKinds = HashMap::new();
+    cols.insert(("crash", 0), Kind::Str);
+    cols.insert(("crash", 1), Kind::Str);
+    cols.insert(("crash", 2), Kind::Int);
+    for clause in &program.clauses {
+        let Clause::Fact(f) = clause else { continue };
+        for (i, a) in f.args.iter().enumerate() {
+            if let Some(k) = expr_kind(a, &HashMap::new()) {
+                let old = cols.get(&(f.rel.name.as_str(), i)).copied();
+                cols.insert((&f.rel.name, i), join(old, k));
+            }
+        }
+    }
+    loop {
+        let mut changed = false;
+        for clause in &program.clauses {
+            let Clause::Rule(r) = clause else { continue };
+            let vars = var_kinds(r, &cols);
+            for (i, arg) in r.head.args.iter().enumerate() {
+                let k = match arg {
+                    HeadArg::Expr(e) => expr_kind(e, &vars),
+                    HeadArg::Agg(g) => match g.kind {
+                        AggKind::Count | AggKind::Sum => Some(Kind::Int),
+                        AggKind::Min | AggKind::Max => vars.get(g.var.name.as_str()).copied(),
+                    },
+                };
+                if let Some(k) = k {
+                    let key = (r.head.rel.name.as_str(), i);
+                    let old = cols.get(&key).copied();
+                    if old != Some(join(old, k)) {
+                        cols.insert(key, join(old, k));
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if !changed {
+            return cols;
+        }
+    }
+}
+
+/// Warn where a rule would order a string against an integer, or do arithmetic on a
+/// string, whenever it fires: the run stops there with an error. The kinds come from the
+/// facts through the rules; a column that holds both is not judged.
+pub fn types(program: &Program, diags: &mut Vec<Diagnostic>) {
+    let cols = column_kinds(program);
+    for clause in &program.clauses {
+        let Clause::Rule(r) = clause else { continue };
+        let vars = var_kinds(r, &cols);
+        let show = |k: Kind| if k == Kind::Int { "an integer" } else { "a string" };
+        for lit in &r.body {
+            let Literal::Cond(c) = lit else { continue };
+            let ordering = !matches!(c.op, CmpOp::Eq | CmpOp::Ne);
+            if let (true, Some(a), Some(b)) =
+                (ordering, expr_kind(&c.lhs, &vars), expr_kind(&c.rhs, &vars))
+            {
+                if a != b && a != Kind::Mixed && b != Kind::Mixed {
+                    diags.push(
+                        Diagnostic::warning(
+                            "type-mismatch",
+                            format!(
+                                "this condition orders {} against {}: the run stops with an error when the rule fires",
+                                show(a),
+                                show(b)
+                            ),
+                        )
+                        .at(c.span, format!("{} {} {}", show(a), c.op.symbol(), show(b)))
+                        .hint("strings order among strings and integers among integers; `==` and `!=` compare any two values"),
+                    );
+                }
+            }
+        }
+        let mut exprs: Vec<&Expr> = Vec::new();
+        for arg in &r.head.args {
+            if let HeadArg::Expr(e) = arg {
+                exprs.push(e);
+            }
+        }
+        for lit in &r.body {
+            if let Literal::Cond(c) = lit {
+                exprs.push(&c.lhs);
+                exprs.push(&c.rhs);
+            }
+        }
+        for e in exprs.into_iter().filter(|e| !e.is_simple()) {
+            let mut vs = Vec::new();
+            e.vars(&mut vs);
+            let strings = vs.iter().find(|(v, _)| vars.get(v) == Some(&Kind::Str));
+            let literal = string_literal_in(e);
+            if let Some(span) = strings.map(|(_, s)| *s).or(literal) {
+                diags.push(
+                    Diagnostic::warning(
+                        "type-mismatch",
+                        "arithmetic on a string: the run stops with an error when the rule fires",
+                    )
+                    .at(span, "a string")
+                    .hint("arithmetic works on integers only"),
+                );
+            }
+        }
+    }
+}
+
+fn string_literal_in(e: &Expr) -> Option<Span> {
+    match &e.kind {
+        ExprKind::Str(_) => Some(e.span),
+        ExprKind::Bin(_, a, b) => string_literal_in(a).or_else(|| string_literal_in(b)),
+        ExprKind::Neg(a) => string_literal_in(a),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -527,6 +689,23 @@ mod tests {
         assert_eq!(unused, vec!["relation `log` is defined but never read"]);
         let d = lint("p(\"a\")@1;\n_log(N) :- p(N);\npre(N) :- p(N);\npost(N) :- p(N);\n");
         assert!(!codes(&d).contains(&"unused-relation"), "{d:?}");
+    }
+
+    #[test]
+    fn ordering_a_string_against_an_integer_is_caught_with_a_span() {
+        let src = "p(\"a\", 1)@1;\nq(N, X) :- p(N, X);\nr(N) :- q(N, X), X < \"z\";\npre(N) :- r(N);\npost(N) :- r(N);\n";
+        let d = lint(src);
+        let w = d.iter().find(|d| d.code == "type-mismatch").expect("caught");
+        let (span, _) = w.primary.as_ref().expect("located");
+        assert_eq!(&src[span.start as usize..span.end as usize], "X < \"z\"");
+        // Integers against integers, and `==` against anything, are fine.
+        let d = lint("p(\"a\", 1)@1;\nr(N) :- p(N, X), X < 3, X != \"z\";\npre(N) :- r(N);\npost(N) :- r(N);\n");
+        assert!(!codes(&d).contains(&"type-mismatch"), "{d:?}");
+        // A column holding both kinds is not judged.
+        let d = lint("p(\"a\", 1)@1;\np(\"a\", \"b\")@1;\nr(N) :- p(N, X), X < 3;\npre(N) :- r(N);\npost(N) :- r(N);\n");
+        assert!(!codes(&d).contains(&"type-mismatch"), "{d:?}");
+        let d = lint("p(\"a\", \"b\")@1;\nr(N, X + 1) :- p(N, X);\npre(N) :- r(N, _);\npost(N) :- r(N, _);\n");
+        assert!(codes(&d).contains(&"type-mismatch"), "{d:?}");
     }
 
     #[test]

@@ -44,6 +44,7 @@ pub fn analyze(program: &ast::Program) -> Analysis {
     }
     check::undefined(program, &mut diags);
     check::unused(program, &mut diags);
+    check::types(program, &mut diags);
 
     // Stratification runs even when the checks above found errors, so that one `lint`
     // reports every error at once (it only needs the relation table).
