@@ -139,6 +139,10 @@ fn a_type_error_at_run_time_points_into_the_spec() {
     let out = ldfi(&["check", &spec, "-t", "2"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("cmp.ded:2:1"), "{}", stderr(&out));
+    // lint sees it coming, at the condition.
+    let out = ldfi(&["lint", &spec]);
+    assert!(stderr(&out).contains("warning[type-mismatch]"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cmp.ded:2:18"), "{}", stderr(&out));
 }
 
 #[test]
