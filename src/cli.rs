@@ -1,8 +1,8 @@
 //! The command line: clap argument types for every subcommand and the dispatcher.
 //!
-//! This module only parses arguments and prints; the work lives in the library stages.
-//! `lint` is implemented (load + static checks); `check`, `run`, `explain` and `test` parse
-//! all their flags (DESIGN.md, "CLI") and are wired to the pipeline as it lands.
+//! This module only parses arguments (and owns `lint`, `completions` and `man`, which
+//! need nothing but the front end or clap); `check`, `run` and `explain` live in `app`,
+//! `test` in `testrunner`.
 //!
 //! Exit codes: 0 success, 1 counterexample (for `check`), 2 usage or spec error.
 
@@ -54,13 +54,30 @@ pub enum Command {
     Test(TestArgs),
     /// Propose fault experiments from recorded request traces (OTLP, Jaeger, Zipkin).
     Traces(crate::traces::TracesArgs),
+    /// Print a shell completion script (e.g. `ldfi completions bash > ~/.local/share/bash-completion/completions/ldfi`).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `ldfi man | man -l -`.
+    Man,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct LintArgs {
-    /// Spec files, loaded in order as one program.
+    /// Spec files; each is linted on its own with its includes (see `--merge`).
     #[arg(required = true, value_name = "FILES")]
     pub files: Vec<PathBuf>,
+    /// Diagnostics as text on stderr, or as one JSON object on stdout (docs/json-schema.md).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Load all FILES in order as one program (Molly style) instead of one by one.
+    #[arg(long)]
+    pub merge: bool,
 }
 
 /// The bounds of a run or search (override the spec's header line).
@@ -76,7 +93,7 @@ pub struct BoundsArgs {
     #[arg(long, short = 'c', value_name = "N")]
     pub crashes: Option<u32>,
     /// The nodes of the run, comma separated (default: inferred from the facts).
-    #[arg(long, short = 'N', value_name = "a,b,c", value_delimiter = ',')]
+    #[arg(long, short = 'N', value_name = "a,b,c", value_delimiter = ',', value_parser = node_name)]
     pub nodes: Option<Vec<String>>,
 }
 
@@ -116,9 +133,12 @@ pub enum Strategy {
 
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
-    /// Spec files, loaded in order as one program.
+    /// Spec files; each is checked on its own with its includes (see `--merge`).
     #[arg(required = true, value_name = "FILES")]
     pub files: Vec<PathBuf>,
+    /// Load all FILES in order as one program (Molly style) instead of one by one.
+    #[arg(long)]
+    pub merge: bool,
     #[command(flatten)]
     pub bounds: BoundsArgs,
     /// Search strategy.
@@ -127,9 +147,9 @@ pub struct CheckArgs {
     /// Stop after this many executions.
     #[arg(long, value_name = "N")]
     pub max_runs: Option<u64>,
-    /// Stop after this many seconds.
-    #[arg(long, value_name = "SECS")]
-    pub timeout: Option<u64>,
+    /// Stop after this long: seconds (`30`, `1.5`) or with a unit (`30s`, `2m`, `1h`, `500ms`).
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub timeout: Option<std::time::Duration>,
     /// Seed for the random strategy.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
@@ -230,6 +250,40 @@ pub struct TestArgs {
     pub jobs: Option<usize>,
 }
 
+/// A node name given to `--nodes`: not empty, no blanks around it.
+fn node_name(s: &str) -> Result<String, String> {
+    let name = s.trim();
+    if name.is_empty() {
+        return Err("empty node name: give node names separated by commas, e.g. `-N a,b,c`".into());
+    }
+    Ok(name.to_owned())
+}
+
+/// Parse a duration: a non-negative number of seconds (`30`, `1.5`), or a number with the
+/// unit `ms`, `s`, `m` or `h` (`500ms`, `30s`, `2m`, `1.5h`). A tiny parser, because
+/// `humantime` takes neither bare numbers nor fractions, which are what users type here.
+pub fn duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let scale = match unit.trim() {
+        "" | "s" => 1.0,
+        "ms" => 0.001,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => {
+            return Err(format!(
+                "`{s}`: unknown unit `{unit}`; write e.g. `30`, `1.5`, `30s`, `2m`, `500ms`"
+            ))
+        }
+    };
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration; write e.g. `30`, `1.5`, `30s`, `2m`"))?;
+    std::time::Duration::try_from_secs_f64(value * scale)
+        .map_err(|_| format!("`{s}`: the duration is too large"))
+}
+
 /// Parse `NODE@T` with T a positive integer.
 fn node_at(s: &str, what: &str, example: &str) -> Result<(String, u32), String> {
     let (node, time) =
@@ -315,6 +369,8 @@ where
     };
     let color = use_color(cli.color);
     match cli.command {
+        Command::Completions(args) => completions(args.shell, &mut std::io::stdout()),
+        Command::Man => man(&mut std::io::stdout()),
         Command::Lint(args) => lint(&args, color),
         Command::Check(args) => crate::app::check(&args, color),
         Command::Run(args) => crate::app::run(&args, color),
@@ -334,56 +390,151 @@ fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
-/// `ldfi lint FILES...`: load, check, print every diagnostic; exit 2 on any error.
-pub fn lint(args: &LintArgs, color: bool) -> u8 {
-    let paths: Vec<&Path> = args.files.iter().map(PathBuf::as_path).collect();
-    let (sources, diags, summary) = match syntax::load(&paths) {
-        Err((sources, diags)) => (sources, diags, None),
+/// `ldfi completions SHELL`: the completion script, generated from the clap definitions.
+pub fn completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) -> u8 {
+    use clap::CommandFactory;
+    clap_complete::generate(shell, &mut Cli::command(), "ldfi", out);
+    0
+}
+
+/// `ldfi man`: the man page (roff), generated from the clap definitions.
+pub fn man(out: &mut dyn std::io::Write) -> u8 {
+    use clap::CommandFactory;
+    match clap_mangen::Man::new(Cli::command()).render(out) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: cannot write the man page: {e}");
+            EXIT_USAGE
+        }
+    }
+}
+
+/// The result of linting one unit: one named file with its includes (or, with `--merge`,
+/// every named file as one program).
+pub struct Linted {
+    pub sources: SourceMap,
+    pub diags: Vec<Diagnostic>,
+    /// (files loaded, clauses, header lines) when the unit loaded.
+    pub counts: Option<(usize, usize, usize)>,
+}
+
+impl Linted {
+    pub fn errors(&self) -> usize {
+        self.diags.iter().filter(|d| d.is_error()).count()
+    }
+}
+
+/// Load and statically check one unit.
+pub fn lint_unit(paths: &[&Path]) -> Linted {
+    match syntax::load(paths) {
+        Err((sources, diags)) => Linted { sources, diags, counts: None },
         Ok(loaded) => {
             let analysis = analysis::analyze(&loaded.program);
             let mut diags = loaded.warnings;
             diags.extend(analysis.diagnostics);
-            let summary = format!(
-                "{} file{}, {} clause{}, {} header line{}",
-                loaded.sources.files.len(),
-                plural(loaded.sources.files.len()),
-                loaded.program.clauses.len(),
-                plural(loaded.program.clauses.len()),
-                loaded.headers.len(),
-                plural(loaded.headers.len()),
-            );
-            (loaded.sources, diags, Some(summary))
+            let counts =
+                (loaded.sources.files.len(), loaded.program.clauses.len(), loaded.headers.len());
+            Linted { sources: loaded.sources, diags, counts: Some(counts) }
         }
-    };
-    report(&diags, &sources, color, summary)
+    }
 }
 
-/// Print diagnostics and a one-line verdict; the exit code says whether there was an error.
-fn report(diags: &[Diagnostic], sources: &SourceMap, color: bool, summary: Option<String>) -> u8 {
-    if !diags.is_empty() {
-        eprint!("{}", diag::render_all(diags, sources, color));
+/// The units of a command line: each named file on its own, or all of them together.
+pub fn units(files: &[PathBuf], merge: bool) -> Vec<Vec<&Path>> {
+    let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    if merge {
+        vec![paths]
+    } else {
+        paths.into_iter().map(|p| vec![p]).collect()
     }
-    let errors = diags.iter().filter(|d| d.is_error()).count();
-    let warnings = diags.len() - errors;
-    match summary {
-        Some(s) if errors == 0 => {
-            let w = if warnings > 0 {
-                format!(", {warnings} warning{}", plural(warnings))
-            } else {
-                String::new()
-            };
-            println!("ok: {s}{w}");
-            0
-        }
-        _ => {
-            eprintln!(
-                "\nlint failed: {errors} error{}, {warnings} warning{}",
-                plural(errors),
-                plural(warnings)
-            );
-            EXIT_USAGE
-        }
+}
+
+/// `ldfi lint FILES...`: load, check, print every diagnostic; exit 2 on any error.
+pub fn lint(args: &LintArgs, color: bool) -> u8 {
+    let units = units(&args.files, args.merge);
+    let linted: Vec<Linted> = units.iter().map(|u| lint_unit(u)).collect();
+    let errors: usize = linted.iter().map(Linted::errors).sum();
+    let total: usize = linted.iter().map(|l| l.diags.len()).sum();
+    let warnings = total - errors;
+    if args.format == Format::Json {
+        println!("{}", lint_json(&units, &linted));
+        return if errors > 0 { EXIT_USAGE } else { 0 };
     }
+    let rendered: Vec<String> = linted
+        .iter()
+        .filter(|l| !l.diags.is_empty())
+        .map(|l| diag::render_all(&l.diags, &l.sources, color))
+        .collect();
+    if !rendered.is_empty() {
+        eprint!("{}", rendered.join("\n"));
+    }
+    if errors > 0 {
+        eprintln!(
+            "\nlint failed: {errors} error{}, {warnings} warning{}",
+            plural(errors),
+            plural(warnings)
+        );
+        return EXIT_USAGE;
+    }
+    let sum = |f: fn(&(usize, usize, usize)) -> usize| -> usize {
+        linted.iter().filter_map(|l| l.counts.as_ref()).map(f).sum()
+    };
+    let (files, clauses, headers) = (sum(|c| c.0), sum(|c| c.1), sum(|c| c.2));
+    let w = if warnings > 0 {
+        format!(", {warnings} warning{}", plural(warnings))
+    } else {
+        String::new()
+    };
+    println!(
+        "ok: {files} file{}, {clauses} clause{}, {headers} header line{}{w}",
+        plural(files),
+        plural(clauses),
+        plural(headers)
+    );
+    0
+}
+
+/// `lint --format json`: one object for the whole command line (docs/json-schema.md).
+fn lint_json(units: &[Vec<&Path>], linted: &[Linted]) -> String {
+    #[derive(serde::Serialize)]
+    struct Unit {
+        files: Vec<String>,
+        ok: bool,
+        errors: usize,
+        warnings: usize,
+    }
+    #[derive(serde::Serialize)]
+    struct LintJson {
+        schema_version: u32,
+        ok: bool,
+        errors: usize,
+        warnings: usize,
+        units: Vec<Unit>,
+        diagnostics: Vec<diag::DiagnosticJson>,
+    }
+    let units: Vec<Unit> = units
+        .iter()
+        .zip(linted)
+        .map(|(u, l)| Unit {
+            files: u.iter().map(|p| p.display().to_string()).collect(),
+            ok: l.errors() == 0,
+            errors: l.errors(),
+            warnings: l.diags.len() - l.errors(),
+        })
+        .collect();
+    let errors = units.iter().map(|u| u.errors).sum();
+    let warnings = units.iter().map(|u| u.warnings).sum();
+    let diagnostics =
+        linted.iter().flat_map(|l| l.diags.iter().map(|d| diag::to_json(d, &l.sources))).collect();
+    let out = LintJson {
+        schema_version: crate::report::json::SCHEMA_VERSION,
+        ok: errors == 0,
+        errors,
+        warnings,
+        units,
+        diagnostics,
+    };
+    serde_json::to_string_pretty(&out).unwrap_or_default()
 }
 
 fn plural(n: usize) -> &'static str {
@@ -462,6 +613,29 @@ mod tests {
         assert_eq!(t.shard, Some(ShardArg { index: 2, count: 4 }));
         assert!(parse(&["test", "--shard", "5/4"]).is_err());
         assert!(parse(&["test", "--shard", "0/4"]).is_err());
+    }
+
+    #[test]
+    fn durations() {
+        use std::time::Duration;
+        assert_eq!(duration("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(duration("1h"), Ok(Duration::from_secs(3600)));
+        for bad in ["", "x", "2x", "-1", "1.2.3s", "1e400"] {
+            assert!(duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn empty_node_names_are_rejected() {
+        assert!(parse(&["check", "a.ded", "-N", ""]).is_err());
+        assert!(parse(&["check", "a.ded", "-N", "a,,b"]).is_err());
+        let cli = parse(&["check", "a.ded", "-N", "a, b"]).expect("parses");
+        let Command::Check(c) = cli.command else { panic!("not check") };
+        assert_eq!(c.bounds.nodes, Some(vec!["a".to_owned(), "b".to_owned()]));
     }
 
     #[test]

@@ -231,3 +231,94 @@ impl ariadne::Cache<FileId> for Files<'_> {
         self.map.files.get(id.0 as usize).map(|f| f.name.clone())
     }
 }
+
+/// A location in the form editors and CI problem matchers read: 1-based line and column
+/// of the start and of the end of a span.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LocationJson {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+}
+
+/// A labelled place (the primary one, or one of the related ones).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LabelJson {
+    #[serde(flatten)]
+    pub location: LocationJson,
+    pub label: String,
+}
+
+/// A diagnostic as JSON (`lint --format json` and the error object of `--format json`,
+/// documented in docs/json-schema.md). A diagnostic without a location has
+/// `location: null`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DiagnosticJson {
+    /// `error` or `warning`.
+    pub severity: &'static str,
+    pub code: &'static str,
+    pub message: String,
+    pub location: Option<LabelJson>,
+    pub related: Vec<LabelJson>,
+    pub notes: Vec<String>,
+    pub hint: Option<String>,
+}
+
+/// The location of a span, when its file is known.
+pub fn location(span: Span, sources: &SourceMap) -> Option<LocationJson> {
+    let file = sources.files.get(span.file.0 as usize)?;
+    let (line, column) = sources.line_col(span.file, span.start);
+    let (end_line, end_column) = sources.line_col(span.file, span.end.max(span.start));
+    Some(LocationJson { file: file.name.clone(), line, column, end_line, end_column })
+}
+
+/// A diagnostic in its JSON form.
+pub fn to_json(d: &Diagnostic, sources: &SourceMap) -> DiagnosticJson {
+    let label = |(span, text): &(Span, String)| {
+        location(*span, sources).map(|location| LabelJson { location, label: text.clone() })
+    };
+    DiagnosticJson {
+        severity: match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        },
+        code: d.code,
+        message: d.message.clone(),
+        location: d.primary.as_ref().and_then(label),
+        related: d.secondary.iter().filter_map(label).collect(),
+        notes: d.notes.clone(),
+        hint: d.hint.clone(),
+    }
+}
+
+#[cfg(test)]
+mod json_tests {
+    use super::*;
+    use crate::syntax::SourceFile;
+
+    #[test]
+    fn a_diagnostic_in_json_has_its_line_and_column() {
+        let sources = SourceMap {
+            files: vec![SourceFile {
+                name: "a.ded".into(),
+                path: None,
+                text: "p(\"a\")@1;\nq(X) :- p(Y);\n".into(),
+                included_from: None,
+            }],
+        };
+        let d = Diagnostic::error("unsafe-variable", "variable `X` is unbound")
+            .at(Span::new(FileId(0), 12, 13), "unbound")
+            .hint("bind it");
+        let j = to_json(&d, &sources);
+        let loc = j.location.expect("located");
+        assert_eq!((loc.location.line, loc.location.column), (2, 3));
+        assert_eq!((loc.location.end_line, loc.location.end_column), (2, 4));
+        assert_eq!(loc.location.file, "a.ded");
+        assert_eq!(j.severity, "error");
+        assert_eq!(j.hint.as_deref(), Some("bind it"));
+        let unlocated = to_json(&Diagnostic::warning("usage", "x"), &SourceMap::default());
+        assert!(unlocated.location.is_none());
+    }
+}

@@ -18,8 +18,21 @@ pub struct Case {
 }
 
 impl Case {
+    /// `FILE:LINE` of its header line, or just `FILE` for a file-level entry (line 0:
+    /// a file that does not load or has no header line).
     pub fn name(&self) -> String {
-        format!("{}:{}", self.file.display(), self.header.line)
+        match self.header.line {
+            0 => self.file.display().to_string(),
+            line => format!("{}:{line}", self.file.display()),
+        }
+    }
+    /// The JUnit test name: stable across runs (the verdict and the execution count are
+    /// not part of it, so CI test history follows a case when they change).
+    pub fn junit_name(&self) -> String {
+        match self.header.line {
+            0 => "file".to_string(),
+            line => format!("line {line}"),
+        }
     }
 }
 
@@ -68,20 +81,34 @@ fn walk(p: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
     Ok(())
 }
 
-/// The cases of the files: one per header line. Files that fail to load become one
-/// failing case.
-pub fn cases(files: &[PathBuf]) -> Vec<Result<Case, (PathBuf, String)>> {
+/// What `ldfi test` does with one file.
+#[derive(Debug, Clone)]
+pub enum Entry {
+    /// One header line to run.
+    Run(Case),
+    /// The file does not load or does not pass the static checks: a failure.
+    Broken { file: PathBuf, message: String },
+    /// The file loads but has no `// ldfi:` header line: skipped, and counted.
+    NoHeader { file: PathBuf },
+}
+
+/// The entries of the files: one per header line. A file that fails to load or to pass
+/// the static checks becomes one failing entry; a file without header lines one skipped
+/// entry.
+pub fn cases(files: &[PathBuf]) -> Vec<Entry> {
     let mut out = Vec::new();
     for f in files {
-        match crate::syntax::load(&[f.as_path()]) {
-            Ok(loaded) => {
-                for h in loaded.headers {
-                    out.push(Ok(Case { file: f.clone(), header: h }));
-                }
+        match app::load_quiet(std::slice::from_ref(f)) {
+            Ok((_, headers, _, _)) if headers.is_empty() => {
+                out.push(Entry::NoHeader { file: f.clone() })
             }
-            Err((sources, diags)) => {
-                out.push(Err((f.clone(), crate::diag::render_all(&diags, &sources, false))))
-            }
+            Ok((_, headers, _, _)) => out.extend(
+                headers.into_iter().map(|h| Entry::Run(Case { file: f.clone(), header: h })),
+            ),
+            Err(failure) => out.push(Entry::Broken {
+                file: f.clone(),
+                message: crate::diag::render_all(&failure.diags, &failure.sources, false),
+            }),
         }
     }
     out
@@ -108,8 +135,8 @@ pub fn run_case(case: &Case) -> CaseResult {
 
 fn run_inner(case: &Case) -> Result<(Status, String), String> {
     let files = vec![case.file.clone()];
-    let (program, headers) = app::load(&files, false)
-        .map_err(|_| "the spec does not load (see diagnostics above)".to_string())?;
+    let (program, headers, _, _) = app::load_quiet(&files)
+        .map_err(|f| crate::diag::render_all(&f.diags, &f.sources, false))?;
     let p: Prepared =
         app::resolve(program, headers, Some(&case.header), &BoundsArgs::default(), &files)?;
     let strategy = match case.header.strategy.as_deref() {
@@ -156,11 +183,17 @@ pub fn main(args: &TestArgs) -> u8 {
     let run_all = || -> Vec<CaseResult> {
         all.par_iter()
             .map(|c| match c {
-                Ok(case) => run_case(case),
-                Err((file, msg)) => CaseResult {
+                Entry::Run(case) => run_case(case),
+                Entry::Broken { file, message } => CaseResult {
                     case: Case { file: file.clone(), header: HeaderConfig::default() },
-                    status: Status::Error(msg.clone()),
+                    status: Status::Error(message.clone()),
                     summary: "does not load".into(),
+                    time: Duration::ZERO,
+                },
+                Entry::NoHeader { file } => CaseResult {
+                    case: Case { file: file.clone(), header: HeaderConfig::default() },
+                    status: Status::Skip("no `// ldfi:` header line".into()),
+                    summary: "not a test".into(),
                     time: Duration::ZERO,
                 },
             })
@@ -229,7 +262,7 @@ pub fn junit(results: &[CaseResult]) -> String {
             out,
             "  <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\">",
             xml(&r.case.file.display().to_string()),
-            xml(&format!("line {}: {}", r.case.header.line, r.summary)),
+            xml(&r.case.junit_name()),
             r.time.as_secs_f64()
         );
         match &r.status {
@@ -244,6 +277,7 @@ pub fn junit(results: &[CaseResult]) -> String {
                 let _ = write!(out, "<skipped message=\"{}\"/>", xml(m));
             }
         }
+        let _ = write!(out, "<system-out>{}</system-out>", xml(&r.summary));
         out.push_str("</testcase>\n");
     }
     out.push_str("</testsuite>\n");

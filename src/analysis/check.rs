@@ -1,5 +1,7 @@
 //! Static checks of LANGUAGE.md §2 over the AST: arity, fact shape, head annotations,
-//! reserved relations, positive body atom, safety, and unknown relations.
+//! reserved relations, positive body atom, safety, unknown relations, and the warnings a
+//! Datalog user expects (did-you-mean, unused relations, singleton variables, a string
+//! ordered against an integer).
 
 use crate::diag::Diagnostic;
 use crate::syntax::ast::*;
@@ -332,7 +334,8 @@ fn aggregates(r: &Rule, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Warn about relations that are read but never defined by a fact or a rule head.
+/// Warn about relations that are read but never defined by a fact or a rule head, with a
+/// "did you mean" when a defined relation has a similar name.
 pub fn undefined(program: &Program, diags: &mut Vec<Diagnostic>) {
     let mut defined: HashSet<&str> = RESERVED.iter().copied().collect();
     for clause in &program.clauses {
@@ -341,24 +344,375 @@ pub fn undefined(program: &Program, diags: &mut Vec<Diagnostic>) {
             Clause::Rule(r) => defined.insert(&r.head.rel.name),
         };
     }
+    let mut candidates: Vec<&str> = defined.iter().copied().collect();
+    candidates.sort_unstable();
     let mut warned: HashSet<&str> = HashSet::new();
     for clause in &program.clauses {
         let Clause::Rule(r) = clause else { continue };
         for lit in &r.body {
             if let Literal::Pos(a) | Literal::Neg(a) = lit {
                 if !defined.contains(a.rel.name.as_str()) && warned.insert(&a.rel.name) {
+                    let hint = match similar(&a.rel.name, &candidates) {
+                        Some(other) => format!("did you mean `{other}`?"),
+                        None => {
+                            "it is always empty: check the spelling, or add a fact or rule for it"
+                                .to_string()
+                        }
+                    };
                     diags.push(
                         Diagnostic::warning(
                             "undefined-relation",
                             format!("relation `{}` is read but never defined", a.rel.name),
                         )
                         .at(a.rel.span, "no fact or rule defines this")
-                        .hint(
-                            "it is always empty: check the spelling, or add a fact or rule for it",
-                        ),
+                        .hint(hint),
                     );
                 }
             }
         }
+    }
+}
+
+/// The candidate closest to `name` by edit distance (a swap of neighbours counts as one), if it is close enough to be a typo
+/// (at most one edit per three characters); ties go to the first in `candidates`.
+pub fn similar<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let limit = (name.chars().count().max(3)) / 3;
+    candidates
+        .iter()
+        .map(|c| (strsim::damerau_levenshtein(name, c), *c))
+        .filter(|&(d, c)| d > 0 && d <= limit && c != name)
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
+
+/// Warn about relations that are defined (by facts or rule heads) but never read by any
+/// rule body. `pre` and `post` are read by the invariant; names starting with `_` are
+/// exempt (a convention for relations kept for display). A spec without `pre` and `post`
+/// is only simulated, so everything it derives is output: no warning there.
+pub fn unused(program: &Program, diags: &mut Vec<Diagnostic>) {
+    let defines = |name: &str| {
+        program.clauses.iter().any(|c| match c {
+            Clause::Fact(f) => f.rel.name == name,
+            Clause::Rule(r) => r.head.rel.name == name,
+        })
+    };
+    if !defines("pre") && !defines("post") {
+        return;
+    }
+    let mut read: HashSet<&str> = ["pre", "post"].into_iter().collect();
+    for clause in &program.clauses {
+        let Clause::Rule(r) = clause else { continue };
+        for lit in &r.body {
+            if let Literal::Pos(a) | Literal::Neg(a) = lit {
+                read.insert(&a.rel.name);
+            }
+        }
+    }
+    let mut warned: HashSet<&str> = HashSet::new();
+    for clause in &program.clauses {
+        let rel = match clause {
+            Clause::Fact(f) => &f.rel,
+            Clause::Rule(r) => &r.head.rel,
+        };
+        if read.contains(rel.name.as_str()) || rel.name.starts_with('_') {
+            continue;
+        }
+        if warned.insert(&rel.name) {
+            diags.push(
+                Diagnostic::warning(
+                    "unused-relation",
+                    format!("relation `{}` is defined but never read", rel.name),
+                )
+                .at(rel.span, "no rule body reads this")
+                .hint(format!(
+                    "it cannot affect `pre` or `post`; remove it, read it, or rename it `_{}` to keep it for display",
+                    rel.name
+                )),
+            );
+        }
+    }
+}
+
+/// Warn about named variables that occur only once in a rule (a typo, or a value that
+/// should be `_`). Variables starting with `_` are exempt. A lone variable outside a
+/// positive atom is already an unsafe-variable error, so only positive atoms are checked.
+/// Rules with an aggregate head are exempt: there a named variable is part of the bindings
+/// the aggregate ranges over (`sum<V> :- val(N, K, V)` sums V once per K), unlike `_`.
+pub fn singletons(r: &Rule, diags: &mut Vec<Diagnostic>) {
+    if r.head.args.iter().any(|a| matches!(a, HeadArg::Agg(_))) {
+        return;
+    }
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    let mut all: Vec<(&str, Span)> = Vec::new();
+    for arg in &r.head.args {
+        match arg {
+            HeadArg::Expr(e) => e.vars(&mut all),
+            HeadArg::Agg(a) => all.push((&a.var.name, a.var.span)),
+        }
+    }
+    let mut positive: Vec<(&str, Span)> = Vec::new();
+    for lit in &r.body {
+        match lit {
+            Literal::Pos(a) => a.args.iter().for_each(|e| e.vars(&mut positive)),
+            Literal::Neg(a) => a.args.iter().for_each(|e| e.vars(&mut all)),
+            Literal::Cond(c) => {
+                c.lhs.vars(&mut all);
+                c.rhs.vars(&mut all);
+            }
+        }
+    }
+    for (v, _) in all.iter().chain(positive.iter()) {
+        *count.entry(v).or_default() += 1;
+    }
+    for (v, span) in positive {
+        if count[v] == 1 && !v.starts_with('_') {
+            diags.push(
+                Diagnostic::warning(
+                    "singleton-variable",
+                    format!("variable `{v}` appears only once in this rule"),
+                )
+                .at(span, "used nowhere else")
+                .hint(format!(
+                    "if any value will do, write `_` (or `_{v}`); otherwise check the spelling"
+                )),
+            );
+        }
+    }
+}
+
+/// What a column or variable holds, as far as the facts and rules tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Int,
+    Str,
+    /// Both (or a join of both): nothing can be said.
+    Mixed,
+}
+
+fn join(a: Option<Kind>, b: Kind) -> Kind {
+    match a {
+        None => b,
+        Some(k) if k == b => k,
+        Some(_) => Kind::Mixed,
+    }
+}
+
+type ColumnKinds<'a> = HashMap<(&'a str, usize), Kind>;
+
+/// The kinds of a rule's variables, from the columns of its positive atoms.
+fn var_kinds<'a>(r: &'a Rule, cols: &ColumnKinds<'a>) -> HashMap<&'a str, Kind> {
+    let mut vars: HashMap<&str, Kind> = HashMap::new();
+    for lit in &r.body {
+        let Literal::Pos(a) = lit else { continue };
+        for (i, e) in a.args.iter().enumerate() {
+            if let (ExprKind::Var(v), Some(&k)) = (&e.kind, cols.get(&(a.rel.name.as_str(), i))) {
+                let old = vars.get(v.as_str()).copied();
+                vars.insert(v, join(old, k));
+            }
+        }
+    }
+    vars
+}
+
+/// The kind of an expression: literals and arithmetic are known, variables when bound.
+fn expr_kind(e: &Expr, vars: &HashMap<&str, Kind>) -> Option<Kind> {
+    match &e.kind {
+        ExprKind::Int(_) | ExprKind::Bin(..) | ExprKind::Neg(_) => Some(Kind::Int),
+        ExprKind::Str(_) => Some(Kind::Str),
+        ExprKind::Var(v) => vars.get(v.as_str()).copied(),
+        ExprKind::Wildcard => None,
+    }
+}
+
+/// Column kinds from the facts, carried through rule heads to a fixpoint (each column can
+/// only go from unknown to a kind to mixed, so this ends).
+fn column_kinds(program: &Program) -> ColumnKinds<'_> {
+    let mut cols: ColumnKinds = HashMap::new();
+    cols.insert(("crash", 0), Kind::Str);
+    cols.insert(("crash", 1), Kind::Str);
+    cols.insert(("crash", 2), Kind::Int);
+    for clause in &program.clauses {
+        let Clause::Fact(f) = clause else { continue };
+        for (i, a) in f.args.iter().enumerate() {
+            if let Some(k) = expr_kind(a, &HashMap::new()) {
+                let old = cols.get(&(f.rel.name.as_str(), i)).copied();
+                cols.insert((&f.rel.name, i), join(old, k));
+            }
+        }
+    }
+    loop {
+        let mut changed = false;
+        for clause in &program.clauses {
+            let Clause::Rule(r) = clause else { continue };
+            let vars = var_kinds(r, &cols);
+            for (i, arg) in r.head.args.iter().enumerate() {
+                let k = match arg {
+                    HeadArg::Expr(e) => expr_kind(e, &vars),
+                    HeadArg::Agg(g) => match g.kind {
+                        AggKind::Count | AggKind::Sum => Some(Kind::Int),
+                        AggKind::Min | AggKind::Max => vars.get(g.var.name.as_str()).copied(),
+                    },
+                };
+                if let Some(k) = k {
+                    let key = (r.head.rel.name.as_str(), i);
+                    let old = cols.get(&key).copied();
+                    if old != Some(join(old, k)) {
+                        cols.insert(key, join(old, k));
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if !changed {
+            return cols;
+        }
+    }
+}
+
+/// Warn where a rule would order a string against an integer, or do arithmetic on a
+/// string, whenever it fires: the run stops there with an error. The kinds come from the
+/// facts through the rules; a column that holds both is not judged.
+pub fn types(program: &Program, diags: &mut Vec<Diagnostic>) {
+    let cols = column_kinds(program);
+    for clause in &program.clauses {
+        let Clause::Rule(r) = clause else { continue };
+        let vars = var_kinds(r, &cols);
+        let show = |k: Kind| if k == Kind::Int { "an integer" } else { "a string" };
+        for lit in &r.body {
+            let Literal::Cond(c) = lit else { continue };
+            let ordering = !matches!(c.op, CmpOp::Eq | CmpOp::Ne);
+            if let (true, Some(a), Some(b)) =
+                (ordering, expr_kind(&c.lhs, &vars), expr_kind(&c.rhs, &vars))
+            {
+                if a != b && a != Kind::Mixed && b != Kind::Mixed {
+                    diags.push(
+                        Diagnostic::warning(
+                            "type-mismatch",
+                            format!(
+                                "this condition orders {} against {}: the run stops with an error when the rule fires",
+                                show(a),
+                                show(b)
+                            ),
+                        )
+                        .at(c.span, format!("{} {} {}", show(a), c.op.symbol(), show(b)))
+                        .hint("strings order among strings and integers among integers; `==` and `!=` compare any two values"),
+                    );
+                }
+            }
+        }
+        let mut exprs: Vec<&Expr> = Vec::new();
+        for arg in &r.head.args {
+            if let HeadArg::Expr(e) = arg {
+                exprs.push(e);
+            }
+        }
+        for lit in &r.body {
+            if let Literal::Cond(c) = lit {
+                exprs.push(&c.lhs);
+                exprs.push(&c.rhs);
+            }
+        }
+        for e in exprs.into_iter().filter(|e| !e.is_simple()) {
+            let mut vs = Vec::new();
+            e.vars(&mut vs);
+            let strings = vs.iter().find(|(v, _)| vars.get(v) == Some(&Kind::Str));
+            let literal = string_literal_in(e);
+            if let Some(span) = strings.map(|(_, s)| *s).or(literal) {
+                diags.push(
+                    Diagnostic::warning(
+                        "type-mismatch",
+                        "arithmetic on a string: the run stops with an error when the rule fires",
+                    )
+                    .at(span, "a string")
+                    .hint("arithmetic works on integers only"),
+                );
+            }
+        }
+    }
+}
+
+fn string_literal_in(e: &Expr) -> Option<Span> {
+    match &e.kind {
+        ExprKind::Str(_) => Some(e.span),
+        ExprKind::Bin(_, a, b) => string_literal_in(a).or_else(|| string_literal_in(b)),
+        ExprKind::Neg(a) => string_literal_in(a),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lint(src: &str) -> Vec<Diagnostic> {
+        let loaded = crate::syntax::load_str("t.ded", src).expect("parses");
+        crate::analysis::analyze(&loaded.program).diagnostics
+    }
+
+    fn codes(diags: &[Diagnostic]) -> Vec<&'static str> {
+        diags.iter().map(|d| d.code).collect()
+    }
+
+    #[test]
+    fn a_misspelt_relation_gets_a_did_you_mean() {
+        let d = lint("bcast(\"a\", 1)@1;\npre(N) :- bcst(N, _);\npost(N) :- bcast(N, _);\n");
+        let w = d.iter().find(|d| d.code == "undefined-relation").expect("warned");
+        assert_eq!(w.hint.as_deref(), Some("did you mean `bcast`?"));
+        assert_eq!(similar("zzzzz", &["bcast", "pre"]), None);
+        assert_eq!(similar("pots", &["post", "pre"]), Some("post"));
+    }
+
+    #[test]
+    fn singleton_variables_warn_unless_underscored() {
+        let d = lint("p(\"a\", 1)@1;\npre(N) :- p(N, X);\npost(N) :- p(N, _Y);\n");
+        let singles: Vec<&Diagnostic> =
+            d.iter().filter(|d| d.code == "singleton-variable").collect();
+        assert_eq!(singles.len(), 1, "{d:?}");
+        assert!(singles[0].message.contains("`X`"));
+        // Used twice (in a condition): no warning.
+        let d = lint("p(\"a\", 1)@1;\npre(N) :- p(N, X), X > 0;\npost(N) :- p(N, _);\n");
+        assert!(!codes(&d).contains(&"singleton-variable"), "{d:?}");
+        // In an aggregate rule a named variable distinguishes bindings: no warning.
+        let d = lint(
+            "p(\"a\", 1)@1;\nc(N, count<N>) :- p(N, K);\npre(N) :- c(N, _);\npost(N) :- p(N, _);\n",
+        );
+        assert!(!codes(&d).contains(&"singleton-variable"), "{d:?}");
+    }
+
+    #[test]
+    fn unused_relations_warn_but_pre_post_and_notin_reads_count() {
+        let d = lint(
+            "p(\"a\")@1;\nq(\"a\")@1;\nlog(N) :- p(N);\npre(N) :- p(N), notin q(N);\npost(N) :- p(N);\n",
+        );
+        let unused: Vec<&String> =
+            d.iter().filter(|d| d.code == "unused-relation").map(|d| &d.message).collect();
+        assert_eq!(unused, vec!["relation `log` is defined but never read"]);
+        let d = lint("p(\"a\")@1;\n_log(N) :- p(N);\npre(N) :- p(N);\npost(N) :- p(N);\n");
+        assert!(!codes(&d).contains(&"unused-relation"), "{d:?}");
+    }
+
+    #[test]
+    fn ordering_a_string_against_an_integer_is_caught_with_a_span() {
+        let src = "p(\"a\", 1)@1;\nq(N, X) :- p(N, X);\nr(N) :- q(N, X), X < \"z\";\npre(N) :- r(N);\npost(N) :- r(N);\n";
+        let d = lint(src);
+        let w = d.iter().find(|d| d.code == "type-mismatch").expect("caught");
+        let (span, _) = w.primary.as_ref().expect("located");
+        assert_eq!(&src[span.start as usize..span.end as usize], "X < \"z\"");
+        // Integers against integers, and `==` against anything, are fine.
+        let d = lint("p(\"a\", 1)@1;\nr(N) :- p(N, X), X < 3, X != \"z\";\npre(N) :- r(N);\npost(N) :- r(N);\n");
+        assert!(!codes(&d).contains(&"type-mismatch"), "{d:?}");
+        // A column holding both kinds is not judged.
+        let d = lint("p(\"a\", 1)@1;\np(\"a\", \"b\")@1;\nr(N) :- p(N, X), X < 3;\npre(N) :- r(N);\npost(N) :- r(N);\n");
+        assert!(!codes(&d).contains(&"type-mismatch"), "{d:?}");
+        let d = lint("p(\"a\", \"b\")@1;\nr(N, X + 1) :- p(N, X);\npre(N) :- r(N, _);\npost(N) :- r(N, _);\n");
+        assert!(codes(&d).contains(&"type-mismatch"), "{d:?}");
+    }
+
+    #[test]
+    fn errors_of_every_check_come_at_once() {
+        // An unsafe variable and a negative cycle: both are reported in one pass.
+        let d = lint("p(\"a\")@1;\nq(N) :- p(N), notin r(N);\nr(N) :- q(N);\ns(N, Z) :- p(N);\n");
+        let c = codes(&d);
+        assert!(c.contains(&"unsafe-variable") && c.contains(&"unstratifiable"), "{c:?}");
     }
 }

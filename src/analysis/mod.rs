@@ -40,25 +40,28 @@ pub fn analyze(program: &ast::Program) -> Analysis {
         .collect();
     for r in &rules {
         check::rule(r, &mut diags);
+        check::singletons(r, &mut diags);
     }
     check::undefined(program, &mut diags);
-    if diags.iter().any(|d| d.is_error()) {
-        return Analysis { diagnostics: diags, program: None };
-    }
+    check::unused(program, &mut diags);
+    check::types(program, &mut diags);
 
+    // Stratification runs even when the checks above found errors, so that one `lint`
+    // reports every error at once (it only needs the relation table).
     let rel_ids: HashMap<String, RelId> =
         table.keys().enumerate().map(|(i, name)| (name.clone(), i as RelId)).collect();
     let nrels = table.len();
     let same_time = edges(&rules, &rel_ids);
-    let rel_stratum = match graph::stratify(nrels, &same_time) {
-        Ok(s) => s,
-        Err(cycles) => {
-            let names: Vec<&String> = table.keys().collect();
-            for c in cycles {
-                diags.push(cycle_diagnostic(&c, &names, &rules));
-            }
-            return Analysis { diagnostics: diags, program: None };
+    let stratified = graph::stratify(nrels, &same_time);
+    if let Err(cycles) = &stratified {
+        let names: Vec<&String> = table.keys().collect();
+        for c in cycles {
+            diags.push(cycle_diagnostic(c, &names, &rules));
         }
+    }
+    let rel_stratum = match stratified {
+        Ok(s) if !diags.iter().any(|d| d.is_error()) => s,
+        _ => return Analysis { diagnostics: diags, program: None },
     };
     let mut program = lower_program(program, &rules, &table, rel_ids, rel_stratum);
     program.same_time_scc = graph::sccs(nrels, &same_time);
