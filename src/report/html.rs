@@ -475,7 +475,7 @@ pub fn check_index(program: &Program, outcome: &Outcome, meta: &Meta, pages: &Pa
         ("verdict", esc(outcome.verdict.name())),
         ("bounds", format!("<span class=\"mono\">{}</span>", esc(&meta.bounds))),
         ("strategy", esc(&meta.strategy)),
-        ("fault space", format!("{} scenarios", s.fault_space)),
+        ("fault space", format!("{} scenarios", super::space::approx(&s.fault_space))),
         ("executions", s.executions.to_string()),
         ("hypotheses", s.hypotheses.to_string()),
         ("rule firings", s.firings.to_string()),
