@@ -61,7 +61,7 @@ impl Prepared {
             self.eot,
             self.eff,
             self.crashes,
-            eval::show_nodes(&self.program, &self.nodes)
+            report::lanes::node_list(&self.program, &self.nodes)
         )
     }
 }

@@ -105,6 +105,25 @@ pub fn short_name(name: &str, max: usize) -> String {
     s
 }
 
+/// Most nodes named in a one-line list of nodes (the bounds line).
+pub const LIST_NODES: usize = 12;
+/// Longest node name in a one-line list of nodes.
+pub const LIST_NAME: usize = 32;
+
+/// `s, r1, r2` for a few nodes; `a, b, …, l … and 4988 more (5000 nodes)` for many, each
+/// name cut to [`LIST_NAME`] characters.
+pub fn node_list(program: &Program, nodes: &[Sym]) -> String {
+    let mut names: Vec<String> = nodes
+        .iter()
+        .take(LIST_NODES)
+        .map(|&n| short_name(program.symbols.name(n), LIST_NAME))
+        .collect();
+    if nodes.len() > LIST_NODES {
+        names.push(format!("… and {} more ({} nodes)", nodes.len() - LIST_NODES, nodes.len()));
+    }
+    names.join(", ")
+}
+
 /// True when some node name of the run is longer than `max` characters.
 pub fn any_name_cut(program: &Program, nodes: &[Sym], max: usize) -> bool {
     nodes.iter().any(|&n| program.symbols.name(n).chars().count() > max)

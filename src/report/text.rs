@@ -52,18 +52,41 @@ struct Cell {
     crashes: Vec<String>,
     entries: Vec<(MsgStatus, String)>,
     seen: BTreeSet<String>,
+    /// Receivers of delivered messages.
+    delivered_to: BTreeSet<Sym>,
+    /// Every receiver.
+    sent_to: BTreeSet<Sym>,
 }
 
 impl Cell {
-    fn add(&mut self, status: MsgStatus, entry: String) {
+    fn add(&mut self, status: MsgStatus, to: Sym, entry: String) {
+        if status == MsgStatus::Delivered {
+            self.delivered_to.insert(to);
+        }
+        self.sent_to.insert(to);
         if self.seen.insert(entry.clone()) {
             self.entries.push((status, entry));
         }
     }
 
-    /// The cell's text, and whether some entries were only counted.
-    fn render(&self) -> (String, bool) {
+    /// The cell's text, and whether some entries were only counted. A node cell that
+    /// reaches all `peers` other nodes (`peers` > 2) shows its delivered messages as `→all`,
+    /// or `→rest` after the lost ones.
+    fn render(&self, peers: usize) -> (String, bool) {
         let mut parts = self.crashes.clone();
+        if peers > 2 && self.sent_to.len() == peers && !self.delivered_to.is_empty() {
+            let lost: Vec<&String> = self
+                .entries
+                .iter()
+                .filter(|(st, _)| *st != MsgStatus::Delivered)
+                .map(|(_, e)| e)
+                .collect();
+            if lost.len() < CELL_ENTRIES {
+                parts.extend(lost.iter().map(|e| (*e).clone()));
+                parts.push(if lost.is_empty() { "→all".into() } else { "→rest".into() });
+                return (parts.join(" "), false);
+            }
+        }
         let cut = self.entries.len() > CELL_ENTRIES;
         if cut {
             // Lost messages first: they are what a reader looks for.
@@ -116,7 +139,7 @@ pub fn diagram(program: &Program, run: &Run) -> String {
             Lane::Node(_) => format!("{}{}", mark(m.status), name(m.to)),
             Lane::Others => format!("{}{}{}", name(m.from), mark(m.status), name(m.to)),
         };
-        cells[m.send_time as usize - 1][lanes.column(lane)].add(m.status, entry);
+        cells[m.send_time as usize - 1][lanes.column(lane)].add(m.status, m.to, entry);
     }
     for &(n, t) in &run.scenario.crashes {
         if (1..=run.eot).contains(&t) {
@@ -126,7 +149,8 @@ pub fn diagram(program: &Program, run: &Run) -> String {
             cells[t as usize - 1][lanes.column(lane)].crashes.push(text);
         }
     }
-    let mut any_cut = false;
+    let (mut any_cut, mut any_all) = (false, false);
+    let peers = run.nodes.len().saturating_sub(1);
     let rendered: Vec<Vec<String>> = cells
         .iter()
         .enumerate()
@@ -134,8 +158,10 @@ pub fn diagram(program: &Program, run: &Run) -> String {
             row.iter()
                 .enumerate()
                 .map(|(c, cell)| {
-                    let (text, cut) = cell.render();
+                    let (text, cut) =
+                        if c < lanes.shown.len() { cell.render(peers) } else { cell.render(0) };
                     any_cut |= cut;
+                    any_all |= text.ends_with("→all") || text.ends_with("→rest");
                     let crashed = lanes.shown.get(c).and_then(|&n| run.scenario.crash_time(n));
                     if text.is_empty() && crashed.is_some_and(|ct| (ct as usize) < t + 1) {
                         "·".to_string()
@@ -181,7 +207,7 @@ pub fn diagram(program: &Program, run: &Run) -> String {
     if lanes.elided > 0 {
         let _ = writeln!(
             out,
-            "    {} of {} nodes share the column `{}` (the ones no fault touches that send least); messages to them are named in their sender's cell",
+            "    {} of {} nodes share the column `{}` (lanes go first to crashed nodes, then to the ends of lost messages, senders, receivers); messages to them are named in their sender's cell",
             lanes.elided,
             run.nodes.len(),
             lanes.others_label()
@@ -189,6 +215,9 @@ pub fn diagram(program: &Program, run: &Run) -> String {
     }
     if any_name_cut(program, &run.nodes, TEXT_NAME) {
         let _ = writeln!(out, "    names longer than {TEXT_NAME} characters are cut with …");
+    }
+    if any_all {
+        out.push_str("    →all: delivered to every other node   →rest: delivered to every other node not listed\n");
     }
     if any_cut {
         let _ = writeln!(
