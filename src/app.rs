@@ -448,6 +448,7 @@ fn report_meta(p: &Prepared, strategy: &str, replay: String) -> report::html::Me
         bounds: p.bounds_text(),
         strategy: strategy.to_string(),
         replay,
+        header: p.headers.first().map(report::html::header_text),
     }
 }
 

@@ -39,6 +39,33 @@ pub struct Meta {
     pub strategy: String,
     /// The command that replays a run, without fault flags (`ldfi run FILE -t 5 -f 0`).
     pub replay: String,
+    /// The header line whose bounds were used (`line 3: eot=5 eff=0 ...`), if any.
+    pub header: Option<String>,
+}
+
+/// A header line as `line 3: eot=5 eff=0 crashes=1 expect=certified` (its keys in the
+/// canonical order; free text after ` -- ` is not kept).
+pub fn header_text(h: &crate::config::HeaderConfig) -> String {
+    let mut keys = Vec::new();
+    if let Some(v) = h.eot {
+        keys.push(format!("eot={v}"));
+    }
+    if let Some(v) = h.eff {
+        keys.push(format!("eff={v}"));
+    }
+    if let Some(v) = h.crashes {
+        keys.push(format!("crashes={v}"));
+    }
+    if let Some(v) = &h.nodes {
+        keys.push(format!("nodes={}", v.join(",")));
+    }
+    if let Some(v) = h.expect {
+        keys.push(format!("expect={}", v.name()));
+    }
+    if let Some(v) = &h.strategy {
+        keys.push(format!("strategy={v}"));
+    }
+    format!("line {}: // ldfi: {}", h.line, keys.join(" "))
 }
 
 /// A run that gets a page of its own.
@@ -429,6 +456,75 @@ fn run_facts(program: &Program, run: &Run, baseline: &Run, meta: &Meta) -> Strin
     out
 }
 
+/// The spec's `pre` and `post` rules and the header line used, as a card.
+fn spec_card(program: &Program, meta: &Meta) -> String {
+    let mut out = String::from("<div class=\"card\" id=\"spec\"><h2>The invariant</h2>\n");
+    let rules: Vec<&str> = [program.pre_rel, program.post_rel]
+        .into_iter()
+        .flatten()
+        .flat_map(|rel| program.rules.iter().filter(move |r| r.head_rel == rel))
+        .map(|r| r.text.as_str())
+        .collect();
+    if rules.is_empty() {
+        out.push_str("<p>The spec defines no <code>pre</code>/<code>post</code> rules.</p>\n");
+    } else {
+        out.push_str("<p class=\"caption\">A run violates the spec when a <code>pre</code> tuple holds at EOT without its <code>post</code> tuple. The rules:</p>\n<ul class=\"tight\">\n");
+        for r in rules {
+            let _ = writeln!(out, "<li class=\"mono\">{}</li>", esc(r));
+        }
+        out.push_str("</ul>\n");
+    }
+    match &meta.header {
+        Some(h) => {
+            let _ = writeln!(out, "<p>Header line used: <code>{}</code> (flags on the command line override it).</p>", esc(h));
+        }
+        None => out.push_str("<p>No header line was used: the bounds come from the command line and the defaults.</p>\n"),
+    }
+    out.push_str("</div>\n");
+    out
+}
+
+/// On a certified result: what the guarantee covers and what it does not.
+fn coverage_card(outcome: &Outcome, meta: &Meta) -> String {
+    let s = &outcome.stats;
+    let how = match meta.strategy.as_str() {
+        "exhaustive" => format!(
+            "every distinct effective fault set was run or cut: {} executions, {} timesteps simulated, {} branches cut because they reached a state already explored and found good",
+            s.executions, s.timesteps, s.memo_hits
+        ),
+        _ => format!(
+            "{} executions and {} hypotheses: after each good run the solver learned what would have to fail to break its lineage, until no fault set within the bounds was left that could",
+            s.executions, s.hypotheses
+        ),
+    };
+    format!(
+        "<div class=\"card\" id=\"covered\"><h2>What was covered</h2>\n<p>Every fault scenario within <span class=\"mono\">{}</span>: a fault space of {} scenarios (each choice of up to the allowed crashes, each at a timestep, times each set of omissions sent before EFF). Covered by {}.</p>\n<p>Not covered: runs longer than EOT, omissions sent at or after EFF, more crashes, other nodes.</p></div>\n",
+        esc(&meta.bounds),
+        esc(&super::space::approx(&s.fault_space)),
+        esc(&how)
+    )
+}
+
+/// Why only some runs have a page.
+fn pages_caption(outcome: &Outcome, pages: &Pages) -> String {
+    let mut text = format!(
+        "Every execution of the search in order (#0 is the failure-free run), counterexamples first. {} of them have a page: the counterexamples, the failure-free run, then the first other runs, up to {MAX_PAGES} pages (a page re-runs its execution with lineage, which the search does not keep).",
+        pages.pages.len()
+    );
+    let listed = outcome.runs.len() as u64;
+    if outcome.stats.executions > listed {
+        let _ = write!(
+            text,
+            " The search ran {} executions; it keeps the first {listed} (the table lists those).",
+            outcome.stats.executions
+        );
+    }
+    if pages.rows.len() > MAX_ROWS {
+        let _ = write!(text, " The table shows the first {MAX_ROWS} rows.");
+    }
+    text
+}
+
 fn verdict_tag(row: &Row) -> &'static str {
     if row.counterexample {
         "<span class=\"tag cx\">counterexample</span>"
@@ -493,12 +589,12 @@ pub fn check_index(program: &Program, outcome: &Outcome, meta: &Meta, pages: &Pa
             ),
         ),
     ]));
+    if outcome.verdict == Verdict::Certified {
+        out.push_str(&coverage_card(outcome, meta));
+    }
+    out.push_str(&spec_card(program, meta));
     out.push_str("<h2>Runs</h2>\n");
-    let _ = writeln!(
-        out,
-        "<p class=\"caption\">Every execution of the search in order (#0 is the failure-free run), counterexamples first. {} of them have a page.</p>",
-        pages.pages.len()
-    );
+    let _ = writeln!(out, "<p class=\"caption\">{}</p>", esc(&pages_caption(outcome, pages)));
     out.push_str(&runs_table(&pages.rows));
     let cx: Vec<&RunPage> = pages.pages.iter().filter(|p| p.counterexample).collect();
     for (k, p) in cx.iter().enumerate() {
@@ -544,6 +640,7 @@ pub fn run_index(program: &Program, run: &Run, meta: &Meta, pages: &Pages) -> St
         ("rule firings", run.firings.to_string()),
     ]));
     out.push_str(&run_facts(program, run, &pages.baseline, meta));
+    out.push_str(&spec_card(program, meta));
     out.push_str("<h2>Runs</h2>\n");
     out.push_str(&runs_table(&pages.rows));
     out.push_str(PAGE_FOOT);
