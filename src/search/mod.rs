@@ -189,7 +189,11 @@ impl<'p> Driver<'p> {
     fn tick(&self) {
         if let Some(p) = self.progress {
             let s = &self.stats;
-            p(&Progress { executions: s.executions, timesteps: s.timesteps, memo_hits: s.memo_hits });
+            p(&Progress {
+                executions: s.executions,
+                timesteps: s.timesteps,
+                memo_hits: s.memo_hits,
+            });
         }
     }
 
