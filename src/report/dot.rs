@@ -285,7 +285,8 @@ pub fn quote(s: &str) -> String {
     out
 }
 
-/// The lineage graph in DOT: one cluster per timestep, time flowing down.
+/// The lineage graph in DOT: one cluster per timestep, time flowing down. Labels are cut
+/// to [`DOT_NAME`] characters (the tooltip has the whole tuple).
 pub fn lineage_dot(g: &LineageGraph) -> String {
     let mut out = String::from("digraph lineage {\n  rankdir=TB;\n  newrank=true;\n");
     out.push_str("  node [shape=box, style=\"rounded,filled\", fillcolor=white, fontname=\"monospace\", fontsize=10];\n");
@@ -311,7 +312,7 @@ pub fn lineage_dot(g: &LineageGraph) -> String {
             let _ = writeln!(
                 out,
                 "    n{i} [label={}, tooltip={}, fillcolor=\"{fill}\", color=\"{color}\", style=\"{style}\"];",
-                quote(&n.label),
+                quote(&short_name(&n.label, DOT_NAME)),
                 quote(&n.detail)
             );
         }

@@ -1185,11 +1185,12 @@ pub fn spacetime_svg(program: &Program, run: &Run) -> String {
     }
     // One label per channel, self-messages first (their place is fixed), then lost
     // messages, then the rest; each at the first place along its arrow that is free.
-    let mut order: Vec<(&(u32, usize, usize), &Vec<&Arrow>)> = channels.iter().collect();
-    order.sort_by_key(|(&(_, a, b), ids)| (a != b, ids[0].status == MsgStatus::Delivered));
+    let mut order: Vec<(u32, usize, usize)> = channels.keys().copied().collect();
+    order.sort_by_key(|k| (k.1 != k.2, channels[k][0].status == MsgStatus::Delivered));
     let mut placed: Vec<Rect> = Vec::new();
     let mut labels: BTreeMap<(u32, usize, usize), String> = BTreeMap::new();
-    for (&(t, a, b), ids) in order {
+    for (t, a, b) in order {
+        let ids = &channels[&(t, a, b)];
         let lost = ids[0].status != MsgStatus::Delivered;
         let text = channel_label(ids, a != b && (lost || a == others_col || b == others_col));
         let class = msg_class(ids[0].status, false);
