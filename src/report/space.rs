@@ -20,7 +20,7 @@ pub fn approx(n: &BigUint) -> String {
     if n.count_ones() == 1 {
         return format!("2^{}", bits - 1);
     }
-    let shift = bits - 64;
+    let shift = bits.saturating_sub(64);
     let top = (n >> shift).to_u64_digits().first().copied().unwrap_or(0);
     let log10 = (top as f64).log10() + shift as f64 * std::f64::consts::LOG10_2;
     let (mut exp, mut mantissa) = (log10.floor(), 10f64.powf(log10 - log10.floor()));
