@@ -9,7 +9,7 @@
 //! `dot -Tsvg run-1-lineage.dot` if you have it.
 
 use super::html::{self, RunPage};
-use super::lanes::{short_name, Lane, Lanes};
+use super::lanes::{listing, short_name, split_messages, Lanes};
 use crate::analysis::ir::{Program, Sym};
 use crate::eval::{Message, MsgStatus, Run, Source, TupleId};
 use crate::search::Outcome;
@@ -428,33 +428,21 @@ pub fn spacetime_dot(program: &Program, run: &Run) -> String {
     for t in 1..=run.eot {
         out.push_str(&row(&format!("t{t}"), &|i| format!("e{i}_{t}")));
     }
-    let mut groups: BTreeMap<(u32, usize, usize, u8), Vec<&Message>> = BTreeMap::new();
-    for m in &run.messages {
-        let (la, lb) = (lanes.lane(m.from), lanes.lane(m.to));
-        let (a, b) = (lanes.column(la), lanes.column(lb));
-        if la == Lane::Others || lb == Lane::Others {
-            let status = match m.status {
-                MsgStatus::Delivered => 0,
-                MsgStatus::Omitted => 1,
-                MsgStatus::SenderCrashed => 2,
-            };
-            groups.entry((m.send_time, a, b, status)).or_default().push(m);
-            continue;
-        }
+    let (direct, groups) = split_messages(run, &lanes);
+    for m in direct {
         let _ = writeln!(
             out,
-            "  e{a}_{} -> e{b}_{} [{}, constraint=false, tooltip={}];",
+            "  e{}_{} -> e{}_{} [{}, constraint=false, tooltip={}];",
+            lanes.column(lanes.lane(m.from)),
             m.send_time,
+            lanes.column(lanes.lane(m.to)),
             m.send_time + 1,
             msg_attrs(m.status),
             quote(&message_text(program, m))
         );
     }
     for ((t, a, b, _), msgs) in groups {
-        let mut tip: Vec<String> = msgs.iter().take(20).map(|m| message_text(program, m)).collect();
-        if msgs.len() > 20 {
-            tip.push(format!("… and {} more", msgs.len() - 20));
-        }
+        let tip = listing(msgs.iter().map(|m| message_text(program, m)), msgs.len());
         let _ = writeln!(
             out,
             "  e{a}_{t} -> e{b}_{} [{}, constraint=false, xlabel={}, tooltip={}];",
@@ -465,7 +453,7 @@ pub fn spacetime_dot(program: &Program, run: &Run) -> String {
             } else {
                 format!("{} messages", msgs.len())
             }),
-            quote(&tip.join("\n"))
+            quote(&tip)
         );
     }
     out.push_str("}\n");

@@ -12,7 +12,7 @@
 //! only numbers that vary between two reports of the same search are measured times.
 
 use super::dot::{self, EdgeKind, LineageGraph, NodeKind};
-use super::lanes::{short_name, Lane, Lanes};
+use super::lanes::{listing, short_name, split_messages, Lane, Lanes};
 use super::text;
 use crate::analysis::ir::{Program, Sym, Value};
 use crate::eval::{self, MsgStatus, Run, RunParams, Scenario};
@@ -908,8 +908,6 @@ fn msg_class(status: MsgStatus, selfmsg: bool) -> &'static str {
 pub const SVG_LANES: usize = 16;
 /// Longest node name on a lane head (the full name is in its hover text).
 pub const SVG_NAME: usize = 24;
-/// Most messages listed in the hover text of an arrow that stands for several.
-const GROUP_TITLE_LINES: usize = 20;
 /// Approximate advance of one character of an 11px label.
 const LABEL_CHAR: f64 = 6.4;
 
@@ -935,24 +933,13 @@ struct Arrow {
 /// The arrows of a run: one per message between shown lanes, one per group otherwise.
 fn arrows(program: &Program, run: &Run, lanes: &Lanes) -> Vec<Arrow> {
     let name = |s: Sym| program.symbols.name(s).to_string();
-    let mut out = Vec::new();
-    let mut groups: BTreeMap<(u32, usize, usize, u8), Vec<usize>> = BTreeMap::new();
-    for (k, m) in run.messages.iter().enumerate() {
-        let (la, lb) = (lanes.lane(m.from), lanes.lane(m.to));
-        let (a, b) = (lanes.column(la), lanes.column(lb));
-        if la == Lane::Others || lb == Lane::Others {
-            let status = match m.status {
-                MsgStatus::Delivered => 0,
-                MsgStatus::Omitted => 1,
-                MsgStatus::SenderCrashed => 2,
-            };
-            groups.entry((m.send_time, a, b, status)).or_default().push(k);
-            continue;
-        }
-        out.push(Arrow {
+    let (direct, groups) = split_messages(run, lanes);
+    let mut out: Vec<Arrow> = direct
+        .into_iter()
+        .map(|m| Arrow {
             t: m.send_time,
-            a,
-            b,
+            a: lanes.column(lanes.lane(m.from)),
+            b: lanes.column(lanes.lane(m.to)),
             status: m.status,
             title: dot::message_text(program, m),
             from: name(m.from),
@@ -960,15 +947,10 @@ fn arrows(program: &Program, run: &Run, lanes: &Lanes) -> Vec<Arrow> {
             rels: BTreeSet::from([program.rel_name(m.rel).to_string()]),
             dests: BTreeSet::from([short_name(&name(m.to), SVG_NAME)]),
             count: 1,
-        });
-    }
-    for ((t, a, b, _), ids) in groups {
-        let msgs: Vec<&eval::Message> = ids.iter().map(|&k| &run.messages[k]).collect();
-        let mut title: Vec<String> =
-            msgs.iter().take(GROUP_TITLE_LINES).map(|m| dot::message_text(program, m)).collect();
-        if msgs.len() > GROUP_TITLE_LINES {
-            title.push(format!("… and {} more", msgs.len() - GROUP_TITLE_LINES));
-        }
+        })
+        .collect();
+    for ((t, a, b, _), msgs) in groups {
+        let title = listing(msgs.iter().map(|m| dot::message_text(program, m)), msgs.len());
         let end = |lane: usize, n: Sym| {
             if lane == lanes.shown.len() {
                 lanes.others_label()
@@ -981,7 +963,7 @@ fn arrows(program: &Program, run: &Run, lanes: &Lanes) -> Vec<Arrow> {
             a,
             b,
             status: msgs[0].status,
-            title: title.join("\n"),
+            title,
             from: end(a, msgs[0].from),
             to: end(b, msgs[0].to),
             rels: msgs.iter().map(|m| program.rel_name(m.rel).to_string()).collect(),
@@ -1040,17 +1022,8 @@ pub fn spacetime_svg(program: &Program, run: &Run) -> String {
     let mut heads: Vec<(String, String)> =
         lanes.shown.iter().map(|&n| (short_name(&name(n), SVG_NAME), name(n))).collect();
     if lanes.elided > 0 {
-        let mut hidden: Vec<String> = run
-            .nodes
-            .iter()
-            .filter(|&&n| lanes.lane(n) == Lane::Others)
-            .take(GROUP_TITLE_LINES)
-            .map(|&n| name(n))
-            .collect();
-        if lanes.elided > GROUP_TITLE_LINES {
-            hidden.push(format!("… and {} more", lanes.elided - GROUP_TITLE_LINES));
-        }
-        heads.push((lanes.others_label(), hidden.join("\n")));
+        let hidden = run.nodes.iter().filter(|&&n| lanes.lane(n) == Lane::Others).map(|&n| name(n));
+        heads.push((lanes.others_label(), listing(hidden, lanes.elided)));
     }
     let gap =
         heads.iter().map(|(h, _)| h.chars().count() as f64 * 9.0 + 40.0).fold(190.0, f64::max);

@@ -7,7 +7,7 @@
 //! and the others share one last lane, "+N others". Lanes are always in node order.
 
 use crate::analysis::ir::{Program, Sym};
-use crate::eval::{MsgStatus, Run};
+use crate::eval::{Message, MsgStatus, Run};
 use std::collections::BTreeMap;
 
 /// Where a node is drawn.
@@ -70,6 +70,50 @@ impl Lanes {
     pub fn others_label(&self) -> String {
         format!("+{} others", self.elided)
     }
+}
+
+/// Most lines of the hover text of a lane or an arrow that stands for many.
+pub const LIST_LINES: usize = 20;
+
+/// The first [`LIST_LINES`] of `total` items, one a line, then `… and N more`.
+pub fn listing(items: impl Iterator<Item = String>, total: usize) -> String {
+    let mut lines: Vec<String> = items.take(LIST_LINES).collect();
+    if total > LIST_LINES {
+        lines.push(format!("… and {} more", total - LIST_LINES));
+    }
+    lines.join("\n")
+}
+
+/// A bundle of messages to or from the "others" lane: (send time, column of the sender,
+/// column of the receiver, status).
+pub type GroupKey = (u32, usize, usize, u8);
+
+/// The messages of a run as a diagram with these lanes draws them: those between two
+/// shown lanes one by one (in run order), those to or from the "others" lane bundled by
+/// [`GroupKey`] (in key order, each bundle in run order).
+pub fn split_messages<'r>(
+    run: &'r Run,
+    lanes: &Lanes,
+) -> (Vec<&'r Message>, BTreeMap<GroupKey, Vec<&'r Message>>) {
+    let mut direct = Vec::new();
+    let mut groups: BTreeMap<GroupKey, Vec<&Message>> = BTreeMap::new();
+    for m in &run.messages {
+        let (la, lb) = (lanes.lane(m.from), lanes.lane(m.to));
+        if la == Lane::Others || lb == Lane::Others {
+            let status = match m.status {
+                MsgStatus::Delivered => 0,
+                MsgStatus::Omitted => 1,
+                MsgStatus::SenderCrashed => 2,
+            };
+            groups
+                .entry((m.send_time, lanes.column(la), lanes.column(lb), status))
+                .or_default()
+                .push(m);
+        } else {
+            direct.push(m);
+        }
+    }
+    (direct, groups)
 }
 
 /// How much a node matters to a reader, per node: 4 crashed, 3 an end of a lost message,

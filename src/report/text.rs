@@ -69,10 +69,11 @@ impl Cell {
         }
     }
 
-    /// The cell's text, and whether some entries were only counted. A node cell that
+    /// The cell's text, whether some entries were only counted, and whether `→all` or
+    /// `→rest` stands for messages to every other node. A node cell that
     /// reaches all `peers` other nodes (`peers` > 2) shows its delivered messages as `→all`,
     /// or `→rest` after the lost ones.
-    fn render(&self, peers: usize) -> (String, bool) {
+    fn render(&self, peers: usize) -> (String, bool, bool) {
         let mut parts = self.crashes.clone();
         if peers > 2 && self.sent_to.len() == peers && !self.delivered_to.is_empty() {
             let lost: Vec<&String> = self
@@ -84,7 +85,7 @@ impl Cell {
             if lost.len() < CELL_ENTRIES {
                 parts.extend(lost.iter().map(|e| (*e).clone()));
                 parts.push(if lost.is_empty() { "→all".into() } else { "→rest".into() });
-                return (parts.join(" "), false);
+                return (parts.join(" "), false, true);
             }
         }
         let cut = self.entries.len() > CELL_ENTRIES;
@@ -102,7 +103,7 @@ impl Cell {
         } else {
             parts.extend(self.entries.iter().map(|(_, e)| e.clone()));
         }
-        (parts.join(" "), cut)
+        (parts.join(" "), cut, false)
     }
 }
 
@@ -158,10 +159,10 @@ pub fn diagram(program: &Program, run: &Run) -> String {
             row.iter()
                 .enumerate()
                 .map(|(c, cell)| {
-                    let (text, cut) =
+                    let (text, cut, all) =
                         if c < lanes.shown.len() { cell.render(peers) } else { cell.render(0) };
                     any_cut |= cut;
-                    any_all |= text.ends_with("→all") || text.ends_with("→rest");
+                    any_all |= all;
                     let crashed = lanes.shown.get(c).and_then(|&n| run.scenario.crash_time(n));
                     if text.is_empty() && crashed.is_some_and(|ct| (ct as usize) < t + 1) {
                         "·".to_string()
