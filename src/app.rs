@@ -66,7 +66,7 @@ impl Prepared {
             self.eot,
             self.eff,
             self.crashes,
-            eval::show_nodes(&self.program, &self.nodes)
+            report::lanes::node_list(&self.program, &self.nodes)
         )
     }
 }
@@ -732,10 +732,12 @@ fn check_one(
     }
     let strategy = strategy_of(args, p.headers.first()).map_err(Failure::usage)?;
     let params = search_params(&p, strategy, args);
-    let bar = progress_bar(args.output.format == Format::Text);
-    let tick = |n: u64| {
-        if let Some(b) = &bar {
-            b.set_position(n);
+    let counters = std::sync::Arc::new(Counters::default());
+    let exhaustive = strategy == Strategy::Exhaustive;
+    let bar = progress_bar(args.output.format == Format::Text, exhaustive, &counters);
+    let tick = |p: &search::Progress| {
+        if bar.is_some() {
+            counters.store(p);
         }
     };
     // Ctrl-C stops the search cleanly and reports what it found so far.
@@ -821,6 +823,7 @@ fn report_meta(p: &Prepared, strategy: &str, replay: String) -> report::html::Me
         bounds: p.bounds_text(),
         strategy: strategy.to_string(),
         replay,
+        header: p.headers.first().map(report::html::header_text),
     }
 }
 
@@ -837,16 +840,51 @@ fn announce(written: std::io::Result<PathBuf>, what: &str, json: bool) -> Result
     Ok(())
 }
 
-/// A progress bar on a terminal (stderr), nothing otherwise.
-fn progress_bar(text: bool) -> Option<indicatif::ProgressBar> {
+/// What the search has done so far, shared with the progress bar's drawing thread.
+#[derive(Default)]
+struct Counters {
+    executions: std::sync::atomic::AtomicU64,
+    timesteps: std::sync::atomic::AtomicU64,
+    memo_hits: std::sync::atomic::AtomicU64,
+}
+
+impl Counters {
+    fn store(&self, p: &search::Progress) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.executions.store(p.executions, Relaxed);
+        self.timesteps.store(p.timesteps, Relaxed);
+        self.memo_hits.store(p.memo_hits, Relaxed);
+    }
+    fn load(&self) -> search::Progress {
+        use std::sync::atomic::Ordering::Relaxed;
+        search::Progress {
+            executions: self.executions.load(Relaxed),
+            timesteps: self.timesteps.load(Relaxed),
+            memo_hits: self.memo_hits.load(Relaxed),
+        }
+    }
+}
+
+/// A progress spinner on a terminal (stderr) for text output, nothing otherwise (not for
+/// JSON, not when stderr is not a terminal, not under CI): elapsed time, executions and,
+/// for the exhaustive search, timesteps simulated, branches cut and a rate.
+fn progress_bar(
+    text: bool,
+    exhaustive: bool,
+    counters: &std::sync::Arc<Counters>,
+) -> Option<indicatif::ProgressBar> {
     use std::io::IsTerminal;
-    if !text || !std::io::stderr().is_terminal() {
+    if !text || !std::io::stderr().is_terminal() || std::env::var_os("CI").is_some() {
         return None;
     }
+    let counters = std::sync::Arc::clone(counters);
+    let work = move |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+        let line = report::text::progress_line(&counters.load(), exhaustive, state.elapsed());
+        let _ = w.write_str(&line);
+    };
+    let style = indicatif::ProgressStyle::with_template("{spinner} {elapsed} {work}").ok()?;
     let bar = indicatif::ProgressBar::new_spinner();
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {pos} executions {elapsed}").ok()?,
-    );
+    bar.set_style(style.with_key("work", work));
     bar.enable_steady_tick(Duration::from_millis(120));
     Some(bar)
 }

@@ -6,6 +6,12 @@
 //! programs. The front end must never panic or hang, and every rejected input must carry
 //! at least one error diagnostic whose span lies inside its file. A sample of the
 //! diagnostics is also rendered, so that the renderer sees odd spans too.
+//!
+//! Beyond the front end, the whole binary runs as a subprocess (under a 1 GiB address-space
+//! limit and a wall-clock limit) on a corpus of mutated specs, generated wide specs (very
+//! long identifiers, hundreds of nodes), includes of special files and the regression files
+//! under `tests/data/panics`, with `lint`, `run` and `check` at bounded settings: no case may
+//! panic, hang, be killed or exit with a code outside 0..=3.
 
 use ldfi::diag::{render_all, Diagnostic};
 use ldfi::syntax::{self, SourceMap};
@@ -13,6 +19,8 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 const SEED: u64 = 0x1df1_5eed;
 const RANDOM_STREAMS: usize = 100_000;
@@ -361,5 +369,310 @@ fn rendering_never_panics_on_odd_spans() {
             Err(_) => panic!("render failed on {:?} with {d:?}", sources.files[0].text),
         };
         assert!(color || out.starts_with("error[fuzz]: odd spans\n"), "{out}");
+    }
+}
+
+// ---- the binary on hostile inputs -------------------------------------------------------
+
+/// Address-space limit of each subprocess (KiB for `ulimit -v`): 1 GiB.
+const MEMORY_KIB: u64 = 1 << 20;
+/// Wall-clock limit of each subprocess.
+const WALL: Duration = Duration::from_secs(30);
+/// Mutations of each spec run through the binary (each with `lint`, `run` and `check`).
+const CLI_MUTATIONS_PER_SAMPLE: usize = 6;
+
+/// How one subprocess ended.
+struct Ended {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    elapsed: Duration,
+}
+
+/// Run `ldfi ARGS` under the memory and time limits, output into files in `dir`.
+fn ldfi_limited(dir: &Path, tag: &str, args: &[&str]) -> Ended {
+    let (out, err) = (dir.join(format!("{tag}.out")), dir.join(format!("{tag}.err")));
+    let file = |p: &Path| std::fs::File::create(p).expect("scratch file");
+    let script = format!("ulimit -v {MEMORY_KIB} && exec \"$0\" \"$@\"");
+    let started = Instant::now();
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_ldfi"))
+        .args(args)
+        .env("RUST_BACKTRACE", "0")
+        .stdin(Stdio::null())
+        .stdout(file(&out))
+        .stderr(file(&err))
+        .spawn()
+        .expect("spawn ldfi");
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break Some(status);
+        }
+        if started.elapsed() > WALL {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let read =
+        |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned();
+    Ended {
+        code: status.and_then(|s| s.code()),
+        stdout: read(&out),
+        stderr: read(&err),
+        elapsed: started.elapsed(),
+    }
+}
+
+/// A problem with one run of the binary, or `None` when it ended properly.
+fn misbehaviour(e: &Ended) -> Option<String> {
+    if e.elapsed > WALL {
+        return Some(format!("did not finish within {WALL:?} (killed)"));
+    }
+    if e.stderr.contains("panicked") {
+        return Some(format!(
+            "panicked: {}",
+            e.stderr.lines().take(3).collect::<Vec<_>>().join(" | ")
+        ));
+    }
+    if e.stderr.contains("out of memory") || e.stderr.contains("memory allocation") {
+        return Some("ran out of its 1 GiB of address space".to_string());
+    }
+    match e.code {
+        Some(0..=3) => None,
+        Some(c) => Some(format!("exit code {c}: {}", e.stderr.lines().last().unwrap_or(""))),
+        None => Some("killed by a signal (out of memory?)".to_string()),
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ldfi-fuzz-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// A broadcast from `s` to `n` receivers with an invariant (every receiver logs `m`).
+fn wide_broadcast(n: usize, name_len: usize) -> String {
+    let mut out = String::new();
+    let pad = "x".repeat(name_len);
+    for i in 0..n {
+        out.push_str(&format!("member(\"s\", \"r{i}{pad}\")@1;\n"));
+    }
+    out.push_str(
+        "bcast(\"s\", \"m\")@1;\nmember(N, P)@next :- member(N, P);\nbcast(N, M)@next :- bcast(N, M);\n\
+         log(P, M)@async :- bcast(N, M), member(N, P);\nlog(N, M)@next :- log(N, M);\n\
+         pre(P, M) :- member(_, P), bcast(_, M), notin crash(P, P, _);\npost(P, M) :- log(P, M);\n",
+    );
+    out
+}
+
+/// Generated hostile specs: long identifiers everywhere, many nodes, special-file includes.
+fn hostile_specs() -> Vec<(String, String)> {
+    let long = "a".repeat(65_536);
+    let mut out = vec![
+        ("wide_300".to_string(), wide_broadcast(300, 0)),
+        ("wide_40_long_names".to_string(), wide_broadcast(40, 2_000)),
+        ("long_node".to_string(), format!("n(\"{long}\", 1)@1;\nn(N, X)@next :- n(N, X);\npre(N, X) :- n(N, X);\npost(N, X) :- n(N, X), X > 1;\n")),
+        ("long_relation".to_string(), format!("{long}(\"a\")@1;\npre(N) :- {long}(N);\npost(N) :- {long}(N);\n")),
+        ("long_variable".to_string(), format!("p(\"a\", 1)@1;\nq(N, V{long})@async :- p(N, V{long});\npre(N) :- p(N, _);\npost(N) :- q(N, _);\n")),
+        ("long_string_payload".to_string(), format!("p(\"a\", \"b\", \"{long}\")@1;\nq(B, X)@async :- p(A, B, X);\npre(B) :- p(_, B, _);\npost(B) :- q(B, _);\n")),
+    ];
+    for special in ["/dev/zero", "/dev/urandom", "/dev/null", "/", "/proc/self/mem"] {
+        out.push((
+            format!("include_{}", special.replace('/', "_")),
+            format!("include \"{special}\";\np(\"a\")@1;\n"),
+        ));
+    }
+    out
+}
+
+/// Every case of the subprocess corpus: (name, spec text).
+fn cli_corpus() -> Vec<(String, String)> {
+    let mut out = hostile_specs();
+    let mut regressions = Vec::new();
+    ded_files(Path::new("tests/data/panics"), &mut regressions);
+    assert!(regressions.len() >= 2, "the regression files are in tests/data/panics");
+    for f in &regressions {
+        let text = std::fs::read_to_string(f).expect("regression file");
+        out.push((
+            format!("regression_{}", f.file_stem().unwrap_or_default().to_string_lossy()),
+            text,
+        ));
+    }
+    let mut files = Vec::new();
+    ded_files(Path::new("specs"), &mut files);
+    let mut rng = ChaCha8Rng::seed_from_u64(SEED ^ 0xc11);
+    for f in &files {
+        let Ok(sample) = std::fs::read_to_string(f) else { continue };
+        let p = pieces(&sample);
+        let stem = f.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+        for i in 0..CLI_MUTATIONS_PER_SAMPLE {
+            let text = if i % 2 == 0 {
+                mutate_bytes(&mut rng, &sample)
+            } else {
+                mutate_tokens(&mut rng, &p)
+            };
+            out.push((format!("{stem}_m{i}"), text));
+        }
+    }
+    out
+}
+
+/// The commands each corpus case runs: lint, a run and a bounded search, with reports.
+fn commands(spec: &str, dir: &str) -> Vec<Vec<String>> {
+    let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    vec![
+        own(&["lint", spec]),
+        own(&[
+            "run",
+            spec,
+            "-t",
+            "3",
+            "--tuple-cap",
+            "200000",
+            "--report",
+            &format!("{dir}/run-report"),
+            "--dot",
+            &format!("{dir}/run-dot"),
+        ]),
+        own(&[
+            "check",
+            spec,
+            "-t",
+            "3",
+            "-f",
+            "2",
+            "--max-runs",
+            "12",
+            "--timeout",
+            "5",
+            "--tuple-cap",
+            "200000",
+            "--report",
+            &format!("{dir}/check-report"),
+        ]),
+    ]
+}
+
+/// Items 2-4 of issue 11: nothing in the corpus panics, hangs or needs more than 1 GiB.
+#[cfg(unix)]
+#[test]
+fn the_binary_survives_mutated_wide_and_special_inputs() {
+    let root = scratch("cli");
+    let corpus = cli_corpus();
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(4);
+    let failures = std::sync::Mutex::new(Vec::new());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some((name, text)) = corpus.get(i) else { break };
+                let dir = root.join(format!("case-{i}"));
+                std::fs::create_dir_all(&dir).expect("case dir");
+                let spec = dir.join(format!("{name}.ded"));
+                std::fs::write(&spec, text).expect("write spec");
+                let spec = spec.display().to_string();
+                for (k, args) in commands(&spec, &dir.display().to_string()).iter().enumerate() {
+                    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                    let ended = ldfi_limited(&dir, &format!("cmd{k}"), &args);
+                    if let Some(why) = misbehaviour(&ended) {
+                        failures
+                            .lock()
+                            .expect("lock")
+                            .push(format!("{name}: ldfi {}: {why}", args[0]));
+                    }
+                }
+                let _ = std::fs::remove_dir_all(&dir);
+            });
+        }
+    });
+    let failures = failures.into_inner().expect("lock");
+    let _ = std::fs::remove_dir_all(&root);
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases misbehaved:\n{}",
+        failures.len(),
+        corpus.len(),
+        failures.join("\n")
+    );
+}
+
+/// `include "/dev/zero";` used to grow past 2 GB; now it is refused with the include chain.
+#[cfg(unix)]
+#[test]
+fn special_file_includes_are_refused_quickly() {
+    let dir = scratch("special");
+    let spec = dir.join("zero.ded");
+    std::fs::write(&spec, "p(\"a\")@1;\ninclude \"/dev/zero\";\n").expect("write");
+    let ended = ldfi_limited(&dir, "lint", &["lint", &spec.display().to_string()]);
+    assert_eq!(ended.code, Some(2), "{}", ended.stderr);
+    assert!(
+        ended.stderr.contains("cannot read `/dev/zero`: not a regular file"),
+        "{}",
+        ended.stderr
+    );
+    assert!(ended.stderr.contains("include chain: "), "{}", ended.stderr);
+    let ended = ldfi_limited(&dir, "top", &["lint", "/dev/zero"]);
+    assert_eq!(ended.code, Some(2), "{}", ended.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The regression files used to panic the terminal diagram; now every output stays bounded:
+/// diagram lines, SVG lanes and width, DOT size.
+#[cfg(unix)]
+#[test]
+fn wide_regressions_give_bounded_diagrams() {
+    let dir = scratch("bounded");
+    for name in ["long_node_name", "wide_broadcast"] {
+        let spec = format!("tests/data/panics/{name}.ded");
+        let (report, dot) = (dir.join(format!("{name}-report")), dir.join(format!("{name}-dot")));
+        let args = [
+            "run",
+            &spec,
+            "-t",
+            "3",
+            "--report",
+            &report.display().to_string(),
+            "--dot",
+            &dot.display().to_string(),
+        ];
+        let ended = ldfi_limited(&dir, name, &args);
+        assert_eq!(misbehaviour(&ended), None, "{name}");
+        let diagram: Vec<&str> =
+            ended.stdout.lines().skip_while(|l| !l.starts_with("── messages")).collect();
+        assert!(diagram.len() > 4, "{name}: a diagram is printed");
+        for line in &diagram {
+            assert!(
+                line.chars().count() < 400,
+                "{name}: diagram line of {} chars",
+                line.chars().count()
+            );
+        }
+        let page = std::fs::read_to_string(report.join("run-0.html")).expect("run page");
+        let start = page.find("class=\"spacetime\"").expect("an SVG diagram");
+        let svg = &page[start..start + page[start..].find("</svg>").expect("svg ends")];
+        assert!(svg.matches("<g class=\"lane-head").count() <= 16, "{name}: too many lanes");
+        let width: f64 = svg
+            .split("width=\"")
+            .nth(1)
+            .and_then(|w| w.split('"').next())
+            .and_then(|w| w.parse().ok())
+            .expect("svg width");
+        assert!(width < 6000.0, "{name}: SVG {width}px wide");
+        let st = std::fs::metadata(dot.join("run-0-spacetime.dot")).expect("dot file").len();
+        assert!(st < 200_000, "{name}: DOT space-time file of {st} bytes");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn generated_wide_specs_never_break_the_front_end() {
+    for (_, text) in hostile_specs() {
+        check_one(&text, true);
     }
 }

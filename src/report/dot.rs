@@ -9,6 +9,7 @@
 //! `dot -Tsvg run-1-lineage.dot` if you have it.
 
 use super::html::{self, RunPage};
+use super::lanes::{listing, short_name, split_messages, Lanes};
 use crate::analysis::ir::{Program, Sym};
 use crate::eval::{Message, MsgStatus, Run, Source, TupleId};
 use crate::search::Outcome;
@@ -284,7 +285,8 @@ pub fn quote(s: &str) -> String {
     out
 }
 
-/// The lineage graph in DOT: one cluster per timestep, time flowing down.
+/// The lineage graph in DOT: one cluster per timestep, time flowing down. Labels are cut
+/// to [`DOT_NAME`] characters (the tooltip has the whole tuple).
 pub fn lineage_dot(g: &LineageGraph) -> String {
     let mut out = String::from("digraph lineage {\n  rankdir=TB;\n  newrank=true;\n");
     out.push_str("  node [shape=box, style=\"rounded,filled\", fillcolor=white, fontname=\"monospace\", fontsize=10];\n");
@@ -310,7 +312,7 @@ pub fn lineage_dot(g: &LineageGraph) -> String {
             let _ = writeln!(
                 out,
                 "    n{i} [label={}, tooltip={}, fillcolor=\"{fill}\", color=\"{color}\", style=\"{style}\"];",
-                quote(&n.label),
+                quote(&short_name(&n.label, DOT_NAME)),
                 quote(&n.detail)
             );
         }
@@ -337,22 +339,61 @@ pub fn lineage_dot(g: &LineageGraph) -> String {
     out
 }
 
-/// The space-time diagram in DOT: one column of events per node, messages as edges from
-/// (sender, t) to (receiver, t+1), lost messages red/orange and dashed, crashes marked.
+/// Most lanes of the DOT space-time diagram (the last is `+N others` for wider runs).
+pub const DOT_LANES: usize = 40;
+/// Longest node name on a DOT lane head (the full name is its tooltip).
+pub const DOT_NAME: usize = 48;
+
+/// The DOT attributes of a message edge of the given status.
+fn msg_attrs(status: MsgStatus) -> &'static str {
+    match status {
+        MsgStatus::Delivered => "color=\"#2563eb\"",
+        MsgStatus::Omitted => "color=\"#dc2626\", style=dashed, arrowhead=tee, label=\"✗\"",
+        MsgStatus::SenderCrashed => "color=\"#ea580c\", style=dotted, arrowhead=tee",
+    }
+}
+
+/// The space-time diagram in DOT: one column of events per node, in node order, left of
+/// them a column of timestep labels (`t = 1` ...), messages as edges from (sender, t) to
+/// (receiver, t+1), lost messages red/orange and dashed, crashes marked. Invisible edges
+/// within each rank keep the columns in node order. A run with more than [`DOT_LANES`]
+/// nodes draws the rest as one `+N others` column, with one edge per timestep, pair of
+/// columns and status for the messages to or from it.
 pub fn spacetime_dot(program: &Program, run: &Run) -> String {
+    let lanes = Lanes::select(run, DOT_LANES);
     let name = |s: Sym| program.symbols.name(s).to_string();
     let mut out =
         String::from("digraph spacetime {\n  rankdir=TB;\n  newrank=true;\n  splines=true;\n");
     out.push_str(
         "  node [shape=circle, width=0.12, label=\"\", style=filled, fillcolor=\"#111827\"];\n",
     );
-    for (i, &n) in run.nodes.iter().enumerate() {
+    out.push_str("  time [shape=plaintext, style=\"\", label=\"\"];\n");
+    for t in 1..=run.eot {
         let _ = writeln!(
             out,
-            "  h{i} [shape=box, width=1, label={}, style=\"rounded,filled\", fillcolor=\"#e5e7eb\", fontname=\"sans-serif\"];",
-            quote(&name(n))
+            "  t{t} [shape=plaintext, style=\"\", width=0.6, label={}, fontname=\"sans-serif\", fontcolor=\"#6b7280\"];",
+            quote(&format!("t = {t}"))
         );
-        let crash = run.scenario.crash_time(n);
+    }
+    let mut chain = String::from("time");
+    for t in 1..=run.eot {
+        let _ = write!(chain, " -> t{t}");
+    }
+    let _ = writeln!(out, "  {chain} [style=invis, weight=100];");
+    let mut heads: Vec<(String, String, Option<Sym>)> =
+        lanes.shown.iter().map(|&n| (short_name(&name(n), DOT_NAME), name(n), Some(n))).collect();
+    if lanes.elided > 0 {
+        heads.push((lanes.others_label(), format!("{} nodes without a lane", lanes.elided), None));
+    }
+    for (i, (head, full, node)) in heads.iter().enumerate() {
+        let dashed = if node.is_none() { ", style=\"rounded,filled,dashed\"" } else { "" };
+        let _ = writeln!(
+            out,
+            "  h{i} [shape=box, width=1, label={}, tooltip={}, style=\"rounded,filled\", fillcolor=\"#e5e7eb\", fontname=\"sans-serif\"{dashed}];",
+            quote(head),
+            quote(full)
+        );
+        let crash = node.and_then(|n| run.scenario.crash_time(n));
         for t in 1..=run.eot {
             let crashed_here = crash == Some(t);
             let after = crash.is_some_and(|c| c < t);
@@ -367,7 +408,7 @@ pub fn spacetime_dot(program: &Program, run: &Run) -> String {
                 out,
                 "  e{i}_{t} [{attrs}{}tooltip={}];",
                 if attrs.is_empty() { "" } else { ", " },
-                quote(&format!("{} at {t}", name(n)))
+                quote(&format!("{head} at {t}"))
             );
         }
         let _ = write!(out, "  h{i} -> e{i}_1 [arrowhead=none, weight=100");
@@ -377,32 +418,42 @@ pub fn spacetime_dot(program: &Program, run: &Run) -> String {
             let _ = writeln!(out, "  e{i}_{t} -> e{i}_{} [arrowhead=none, weight=100, style={style}, color=\"#6b7280\"];", t + 1);
         }
     }
-    let _ = write!(out, "  {{ rank=same;");
-    for i in 0..run.nodes.len() {
-        let _ = write!(out, " h{i};");
-    }
-    out.push_str(" }\n");
+    // One rank per row; invisible edges within it keep the columns in node order.
+    let row = |first: &str, cell: &dyn Fn(usize) -> String| {
+        let names: Vec<String> =
+            std::iter::once(first.to_string()).chain((0..heads.len()).map(cell)).collect();
+        format!("  {{ rank=same; {}; {} [style=invis]; }}\n", names.join("; "), names.join(" -> "))
+    };
+    out.push_str(&row("time", &|i| format!("h{i}")));
     for t in 1..=run.eot {
-        let _ = write!(out, "  {{ rank=same;");
-        for i in 0..run.nodes.len() {
-            let _ = write!(out, " e{i}_{t};");
-        }
-        out.push_str(" }\n");
+        out.push_str(&row(&format!("t{t}"), &|i| format!("e{i}_{t}")));
     }
-    let pos = |s: Sym| run.nodes.iter().position(|n| *n == s);
-    for m in &run.messages {
-        let (Some(a), Some(b)) = (pos(m.from), pos(m.to)) else { continue };
-        let attrs = match m.status {
-            MsgStatus::Delivered => "color=\"#2563eb\"",
-            MsgStatus::Omitted => "color=\"#dc2626\", style=dashed, arrowhead=tee, label=\"✗\"",
-            MsgStatus::SenderCrashed => "color=\"#ea580c\", style=dotted, arrowhead=tee",
-        };
+    let (direct, groups) = split_messages(run, &lanes);
+    for m in direct {
         let _ = writeln!(
             out,
-            "  e{a}_{} -> e{b}_{} [{attrs}, constraint=false, tooltip={}];",
+            "  e{}_{} -> e{}_{} [{}, constraint=false, tooltip={}];",
+            lanes.column(lanes.lane(m.from)),
             m.send_time,
+            lanes.column(lanes.lane(m.to)),
             m.send_time + 1,
+            msg_attrs(m.status),
             quote(&message_text(program, m))
+        );
+    }
+    for ((t, a, b, _), msgs) in groups {
+        let tip = listing(msgs.iter().map(|m| message_text(program, m)), msgs.len());
+        let _ = writeln!(
+            out,
+            "  e{a}_{t} -> e{b}_{} [{}, constraint=false, xlabel={}, tooltip={}];",
+            t + 1,
+            msg_attrs(msgs[0].status),
+            quote(&if msgs.len() == 1 {
+                "1 message".to_string()
+            } else {
+                format!("{} messages", msgs.len())
+            }),
+            quote(&tip)
         );
     }
     out.push_str("}\n");

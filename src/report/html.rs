@@ -13,6 +13,7 @@
 //! only numbers that vary between two reports of the same search are measured times.
 
 use super::dot::{self, EdgeKind, LineageGraph, NodeKind};
+use super::lanes::{listing, short_name, split_messages, Lane, Lanes};
 use super::text;
 use crate::analysis::ir::{Program, Sym, Value};
 use crate::eval::{self, MsgStatus, Run, RunParams, Scenario};
@@ -40,6 +41,33 @@ pub struct Meta {
     pub strategy: String,
     /// The command that replays a run, without fault flags (`ldfi run FILE -t 5 -f 0`).
     pub replay: String,
+    /// The header line whose bounds were used (`line 3: eot=5 eff=0 ...`), if any.
+    pub header: Option<String>,
+}
+
+/// A header line as `line 3: eot=5 eff=0 crashes=1 expect=certified` (its keys in the
+/// canonical order; free text after ` -- ` is not kept).
+pub fn header_text(h: &crate::config::HeaderConfig) -> String {
+    let mut keys = Vec::new();
+    if let Some(v) = h.eot {
+        keys.push(format!("eot={v}"));
+    }
+    if let Some(v) = h.eff {
+        keys.push(format!("eff={v}"));
+    }
+    if let Some(v) = h.crashes {
+        keys.push(format!("crashes={v}"));
+    }
+    if let Some(v) = &h.nodes {
+        keys.push(format!("nodes={}", v.join(",")));
+    }
+    if let Some(v) = h.expect {
+        keys.push(format!("expect={}", v.name()));
+    }
+    if let Some(v) = &h.strategy {
+        keys.push(format!("strategy={v}"));
+    }
+    format!("line {}: // ldfi: {}", h.line, keys.join(" "))
 }
 
 /// A run that gets a page of its own.
@@ -304,6 +332,8 @@ svg .grid { stroke:#e5e7eb; stroke-width:1; }
 svg .tlabel { fill: var(--muted); font-size: 12px; }
 svg .lane { stroke:#374151; stroke-width:2; }
 svg .lane.after-crash { stroke:#9ca3af; stroke-dasharray: 3 4; }
+svg .lane.others { stroke:#9ca3af; stroke-dasharray: 8 4; }
+svg .lane-head.others .lane-box { fill:#f3f4f6; stroke-dasharray: 4 3; }
 svg .event { fill:#374151; }
 svg .event.after-crash { fill:white; stroke:#9ca3af; }
 svg .lane-name { font-weight: 600; font-size: 14px; fill:#111827; }
@@ -546,6 +576,75 @@ fn graph_node(
     me
 }
 
+/// The spec's `pre` and `post` rules and the header line used, as a card.
+fn spec_card(program: &Program, meta: &Meta) -> String {
+    let mut out = String::from("<div class=\"card\" id=\"spec\"><h2>The invariant</h2>\n");
+    let rules: Vec<&str> = [program.pre_rel, program.post_rel]
+        .into_iter()
+        .flatten()
+        .flat_map(|rel| program.rules.iter().filter(move |r| r.head_rel == rel))
+        .map(|r| r.text.as_str())
+        .collect();
+    if rules.is_empty() {
+        out.push_str("<p>The spec defines no <code>pre</code>/<code>post</code> rules.</p>\n");
+    } else {
+        out.push_str("<p class=\"caption\">A run violates the spec when a <code>pre</code> tuple holds at EOT without its <code>post</code> tuple. The rules:</p>\n<ul class=\"tight\">\n");
+        for r in rules {
+            let _ = writeln!(out, "<li class=\"mono\">{}</li>", esc(r));
+        }
+        out.push_str("</ul>\n");
+    }
+    match &meta.header {
+        Some(h) => {
+            let _ = writeln!(out, "<p>Header line used: <code>{}</code> (flags on the command line override it).</p>", esc(h));
+        }
+        None => out.push_str("<p>No header line was used: the bounds come from the command line and the defaults.</p>\n"),
+    }
+    out.push_str("</div>\n");
+    out
+}
+
+/// On a certified result: what the guarantee covers and what it does not.
+fn coverage_card(outcome: &Outcome, meta: &Meta) -> String {
+    let s = &outcome.stats;
+    let how = match meta.strategy.as_str() {
+        "exhaustive" => format!(
+            "every distinct effective fault set was run or cut: {} executions, {} timesteps simulated, {} branches cut because they reached a state already explored and found good",
+            s.executions, s.timesteps, s.memo_hits
+        ),
+        _ => format!(
+            "{} executions and {} hypotheses: after each good run the solver learned what would have to fail to break its lineage, until no fault set within the bounds was left that could",
+            s.executions, s.hypotheses
+        ),
+    };
+    format!(
+        "<div class=\"card\" id=\"covered\"><h2>What was covered</h2>\n<p>Every fault scenario within <span class=\"mono\">{}</span>: a fault space of {} scenarios (each choice of up to the allowed crashes, each at a timestep, times each set of omissions sent before EFF). Covered by {}.</p>\n<p>Not covered: runs longer than EOT, omissions sent at or after EFF, more crashes, other nodes.</p></div>\n",
+        esc(&meta.bounds),
+        esc(&super::space::approx(&s.fault_space)),
+        esc(&how)
+    )
+}
+
+/// Why only some runs have a page.
+fn pages_caption(outcome: &Outcome, pages: &Pages) -> String {
+    let mut text = format!(
+        "Every execution of the search in order (#0 is the failure-free run), counterexamples first. {} of them have a page: the counterexamples, the failure-free run, then the first other runs, up to {MAX_PAGES} pages (a page re-runs its execution with lineage, which the search does not keep).",
+        pages.pages.len()
+    );
+    let listed = outcome.runs.len() as u64;
+    if outcome.stats.executions > listed {
+        let _ = write!(
+            text,
+            " The search ran {} executions; it keeps the first {listed} (the table lists those).",
+            outcome.stats.executions
+        );
+    }
+    if pages.rows.len() > MAX_ROWS {
+        let _ = write!(text, " The table shows the first {MAX_ROWS} rows.");
+    }
+    text
+}
+
 fn verdict_tag(row: &Row) -> &'static str {
     if row.counterexample {
         "<span class=\"tag cx\">counterexample</span>"
@@ -595,7 +694,7 @@ pub fn check_index(program: &Program, outcome: &Outcome, meta: &Meta, pages: &Pa
         ("verdict", esc(outcome.verdict.name())),
         ("bounds", format!("<span class=\"mono\">{}</span>", esc(&meta.bounds))),
         ("strategy", esc(&meta.strategy)),
-        ("fault space", format!("{} scenarios", s.fault_space)),
+        ("fault space", format!("{} scenarios", super::space::approx(&s.fault_space))),
         ("executions", s.executions.to_string()),
         ("hypotheses", s.hypotheses.to_string()),
         ("rule firings", s.firings.to_string()),
@@ -610,12 +709,12 @@ pub fn check_index(program: &Program, outcome: &Outcome, meta: &Meta, pages: &Pa
             ),
         ),
     ]));
+    if outcome.verdict == Verdict::Certified {
+        out.push_str(&coverage_card(outcome, meta));
+    }
+    out.push_str(&spec_card(program, meta));
     out.push_str("<h2>Runs</h2>\n");
-    let _ = writeln!(
-        out,
-        "<p class=\"caption\">Every execution of the search in order (#0 is the failure-free run), counterexamples first. {} of them have a page.</p>",
-        pages.pages.len()
-    );
+    let _ = writeln!(out, "<p class=\"caption\">{}</p>", esc(&pages_caption(outcome, pages)));
     out.push_str(&runs_table(&pages.rows));
     let cx: Vec<&RunPage> = pages.pages.iter().filter(|p| p.counterexample).collect();
     for (k, p) in cx.iter().enumerate() {
@@ -661,6 +760,7 @@ pub fn run_index(program: &Program, run: &Run, meta: &Meta, pages: &Pages) -> St
         ("rule firings", run.firings.to_string()),
     ]));
     out.push_str(&run_facts(program, run, &pages.baseline, meta));
+    out.push_str(&spec_card(program, meta));
     out.push_str("<h2>Runs</h2>\n");
     out.push_str(&runs_table(&pages.rows));
     out.push_str(PAGE_FOOT);
@@ -923,16 +1023,131 @@ fn msg_class(status: MsgStatus, selfmsg: bool) -> &'static str {
     }
 }
 
-/// The space-time (Lamport) diagram of a run: one vertical lane per node, one row per
-/// timestep, one arrow (an SVG group of class `msg`) per message of the run.
-pub fn spacetime_svg(program: &Program, run: &Run) -> String {
+/// Most lanes of the SVG space-time diagram: a wider run shows the fifteen nodes that matter
+/// most and a last lane, `+N others`, for the rest (see [`lanes`]).
+pub const SVG_LANES: usize = 16;
+/// Longest node name on a lane head (the full name is in its hover text).
+pub const SVG_NAME: usize = 24;
+/// Approximate advance of one character of an 11px label.
+const LABEL_CHAR: f64 = 6.4;
+
+/// One arrow of the diagram: a message between two nodes with lanes of their own, or every
+/// message of one timestep, pair of lanes and status when one end is the "others" lane.
+struct Arrow {
+    t: u32,
+    a: usize,
+    b: usize,
+    status: MsgStatus,
+    /// Hover text.
+    title: String,
+    /// `data-from` / `data-to` (names; `+N others` for a group's shared end).
+    from: String,
+    to: String,
+    rels: BTreeSet<String>,
+    /// The destinations, named in the label of a group or of a lost message.
+    dests: BTreeSet<String>,
+    /// Messages it stands for (1 for a single message).
+    count: usize,
+}
+
+/// The arrows of a run: one per message between shown lanes, one per group otherwise.
+fn arrows(program: &Program, run: &Run, lanes: &Lanes) -> Vec<Arrow> {
     let name = |s: Sym| program.symbols.name(s).to_string();
-    let gap = run
-        .nodes
-        .iter()
-        .map(|&n| name(n).chars().count() as f64 * 9.0 + 40.0)
-        .fold(190.0, f64::max);
-    let n = run.nodes.len().max(1) as f64;
+    let (direct, groups) = split_messages(run, lanes);
+    let mut out: Vec<Arrow> = direct
+        .into_iter()
+        .map(|m| Arrow {
+            t: m.send_time,
+            a: lanes.column(lanes.lane(m.from)),
+            b: lanes.column(lanes.lane(m.to)),
+            status: m.status,
+            title: dot::message_text(program, m),
+            from: name(m.from),
+            to: name(m.to),
+            rels: BTreeSet::from([program.rel_name(m.rel).to_string()]),
+            dests: BTreeSet::from([short_name(&name(m.to), SVG_NAME)]),
+            count: 1,
+        })
+        .collect();
+    for ((t, a, b, _), msgs) in groups {
+        let title = listing(msgs.iter().map(|m| dot::message_text(program, m)), msgs.len());
+        let end = |lane: usize, n: Sym| {
+            if lane == lanes.shown.len() {
+                lanes.others_label()
+            } else {
+                name(n)
+            }
+        };
+        out.push(Arrow {
+            t,
+            a,
+            b,
+            status: msgs[0].status,
+            title,
+            from: end(a, msgs[0].from),
+            to: end(b, msgs[0].to),
+            rels: msgs.iter().map(|m| program.rel_name(m.rel).to_string()).collect(),
+            dests: msgs.iter().map(|m| short_name(&name(m.to), SVG_NAME)).collect(),
+            count: msgs.len(),
+        });
+    }
+    out.sort_by_key(|r| (r.t, r.a, r.b));
+    out
+}
+
+/// The label of a channel: the relations it carried, and where it went when the arrow does
+/// not show it (a lost message stops short; the "others" lane stands for many nodes).
+fn channel_label(arrows: &[&Arrow], named: bool) -> String {
+    let rels: BTreeSet<&str> =
+        arrows.iter().flat_map(|r| r.rels.iter().map(String::as_str)).collect();
+    let mut text = rels.into_iter().collect::<Vec<_>>().join(", ");
+    if named {
+        let dests: BTreeSet<&str> =
+            arrows.iter().flat_map(|r| r.dests.iter().map(String::as_str)).collect();
+        if dests.len() == 1 {
+            let _ = write!(text, " →{}", dests.iter().next().copied().unwrap_or_default());
+        } else {
+            let _ = write!(text, " →{} nodes", dests.len());
+        }
+    }
+    text
+}
+
+/// A label's box (x0, y0, x1, y1) for text at (x, y) with the given anchor.
+type Rect = (f64, f64, f64, f64);
+
+fn label_rect(x: f64, y: f64, anchor: &str, text: &str) -> Rect {
+    let w = text.chars().count() as f64 * LABEL_CHAR + 4.0;
+    let x0 = match anchor {
+        "end" => x - w + 2.0,
+        "middle" => x - w / 2.0,
+        _ => x - 2.0,
+    };
+    (x0, y - 11.0, x0 + w, y + 3.0)
+}
+
+fn overlaps(a: &Rect, b: &Rect) -> bool {
+    a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3
+}
+
+/// The space-time (Lamport) diagram of a run: one vertical lane per node, one row per
+/// timestep, one arrow (an SVG group of class `msg`) per message of the run. A run with
+/// more than [`SVG_LANES`] nodes draws the messages to and from the shared last lane as one
+/// arrow per timestep, lanes and status (a group of class `group msg`). Channel labels
+/// never overlap: a label goes at the first free place along its arrow, and is left out
+/// (its arrow's hover text still says it) when there is none.
+pub fn spacetime_svg(program: &Program, run: &Run) -> String {
+    let lanes = Lanes::select(run, SVG_LANES);
+    let name = |s: Sym| program.symbols.name(s).to_string();
+    let mut heads: Vec<(String, String)> =
+        lanes.shown.iter().map(|&n| (short_name(&name(n), SVG_NAME), name(n))).collect();
+    if lanes.elided > 0 {
+        let hidden = run.nodes.iter().filter(|&&n| lanes.lane(n) == Lane::Others).map(|&n| name(n));
+        heads.push((lanes.others_label(), listing(hidden, lanes.elided)));
+    }
+    let gap =
+        heads.iter().map(|(h, _)| h.chars().count() as f64 * 9.0 + 40.0).fold(190.0, f64::max);
+    let n = heads.len().max(1) as f64;
     let x = |i: usize| ST_LEFT + gap * (i as f64 + 0.5);
     let y = |t: u32| ST_TOP + ST_ROW * (t as f64 - 1.0) + 16.0;
     let width = ST_LEFT + gap * n + 30.0;
@@ -947,22 +1162,27 @@ pub fn spacetime_svg(program: &Program, run: &Run) -> String {
     }
     // Lanes, events and crashes (drawn last, on top of the messages).
     let mut crashes = String::new();
-    for (i, &node) in run.nodes.iter().enumerate() {
-        let label = esc(&name(node));
-        let w = name(node).chars().count() as f64 * 9.0 + 24.0;
+    for (i, (head, full)) in heads.iter().enumerate() {
+        let others = i == lanes.shown.len();
+        let node = lanes.shown.get(i).copied();
+        let label = esc(head);
+        let w = head.chars().count() as f64 * 9.0 + 24.0;
         let _ = write!(
             out,
-            "<g class=\"lane-head\"><rect class=\"lane-box\" x=\"{:.1}\" y=\"14\" width=\"{w:.1}\" height=\"26\" rx=\"6\"/><text class=\"lane-name\" x=\"{:.1}\" y=\"32\" text-anchor=\"middle\">{label}</text></g>",
+            "<g class=\"lane-head{}\"><title>{}</title><rect class=\"lane-box\" x=\"{:.1}\" y=\"14\" width=\"{w:.1}\" height=\"26\" rx=\"6\"/><text class=\"lane-name\" x=\"{:.1}\" y=\"32\" text-anchor=\"middle\">{label}</text></g>",
+            if others { " others" } else { "" },
+            esc(full),
             x(i) - w / 2.0,
             x(i)
         );
-        let crash = run.scenario.crash_time(node).filter(|&c| c <= run.eot);
+        let crash = node.and_then(|n| run.scenario.crash_time(n)).filter(|&c| c <= run.eot);
         let (top, bottom) = (y(1) - 18.0, y(run.eot) + 18.0);
         let split = crash.map_or(bottom, y);
         let _ = write!(
             out,
-            "<line class=\"lane\" x1=\"{0:.1}\" y1=\"{top:.1}\" x2=\"{0:.1}\" y2=\"{split:.1}\"/>",
-            x(i)
+            "<line class=\"lane{cls}\" x1=\"{0:.1}\" y1=\"{top:.1}\" x2=\"{0:.1}\" y2=\"{split:.1}\"/>",
+            x(i),
+            cls = if others { " others" } else { "" }
         );
         if split < bottom {
             let _ = write!(out, "<line class=\"lane after-crash\" x1=\"{0:.1}\" y1=\"{split:.1}\" x2=\"{0:.1}\" y2=\"{bottom:.1}\"/>", x(i));
@@ -977,32 +1197,42 @@ pub fn spacetime_svg(program: &Program, run: &Run) -> String {
                 y(t)
             );
         }
-        if let Some(c) = crash {
-            let _ = write!(
-                crashes,
-                "<g class=\"crash\"><title>{label} crashes at {c}: from then on it sends nothing (it still computes)</title>{}<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">CRASH</text></g>",
-                cross(x(i), y(c), 9.0, "x"),
-                x(i) - 14.0,
-                y(c) + 4.0
-            );
+    }
+    for &(node, c) in &run.scenario.crashes {
+        if c == 0 || c > run.eot {
+            continue;
         }
+        let i = lanes.column(lanes.lane(node));
+        let who = esc(&name(node));
+        let _ = write!(
+            crashes,
+            "<g class=\"crash\"><title>{who} crashes at {c}: from then on it sends nothing (it still computes)</title>{}<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">CRASH</text></g>",
+            cross(x(i), y(c), 9.0, "x"),
+            x(i) - 14.0,
+            y(c) + 4.0
+        );
     }
     // Messages, grouped by channel so that parallel arrows do not overlap.
-    let pos = |s: Sym| run.nodes.iter().position(|n| *n == s);
-    let mut channels: BTreeMap<(u32, usize, usize), Vec<usize>> = BTreeMap::new();
-    for (k, m) in run.messages.iter().enumerate() {
-        if let (Some(a), Some(b)) = (pos(m.from), pos(m.to)) {
-            channels.entry((m.send_time, a, b)).or_default().push(k);
-        }
+    let arrows = arrows(program, run, &lanes);
+    let mut channels: BTreeMap<(u32, usize, usize), Vec<&Arrow>> = BTreeMap::new();
+    for r in &arrows {
+        channels.entry((r.t, r.a, r.b)).or_default().push(r);
     }
-    let mut labels = String::new();
+    let others_col = lanes.shown.len();
     for (&(t, a, b), ids) in &channels {
         let count = ids.len() as f64;
-        for (j, &k) in ids.iter().enumerate() {
-            let m = &run.messages[k];
-            let class = msg_class(m.status, a == b);
-            let title = esc(&dot::message_text(program, m));
-            let _ = write!(out, "<g class=\"msg {class}\" data-from=\"{}\" data-to=\"{}\" data-sent=\"{t}\"><title>{title}</title>", esc(&name(m.from)), esc(&name(m.to)));
+        for (j, r) in ids.iter().enumerate() {
+            let class = msg_class(r.status, a == b);
+            let group =
+                if r.count > 1 || a == others_col || b == others_col { "group " } else { "" };
+            let _ = write!(
+                out,
+                "<g class=\"{group}msg {class}\" data-from=\"{}\" data-to=\"{}\" data-sent=\"{t}\"{}><title>{}</title>",
+                esc(&r.from),
+                esc(&r.to),
+                if group.is_empty() { String::new() } else { format!(" data-count=\"{}\"", r.count) },
+                esc(&r.title)
+            );
             if a == b {
                 let off = 8.0 * j as f64;
                 let (x0, y0, y1) = (x(a) + 5.0, y(t) + 4.0, y(t + 1) - 4.0);
@@ -1024,7 +1254,7 @@ pub fn spacetime_svg(program: &Program, run: &Run) -> String {
                 y1 += uy * 6.0 + ny;
                 x2 -= ux * 7.0 - nx;
                 y2 -= uy * 7.0 - ny;
-                match m.status {
+                match r.status {
                     MsgStatus::Delivered => {
                         let _ = write!(
                             out,
@@ -1045,34 +1275,49 @@ pub fn spacetime_svg(program: &Program, run: &Run) -> String {
             }
             out.push_str("</g>");
         }
-        // One label per channel: the relations it carried.
-        let rels: BTreeSet<&str> =
-            ids.iter().map(|&k| program.rel_name(run.messages[k].rel)).collect();
-        let text = rels.into_iter().collect::<Vec<_>>().join(", ");
-        let class = msg_class(run.messages[ids[0]].status, false);
-        let (lx, ly, anchor) = if a == b {
-            (x(a) + 44.0 + 8.0 * (count - 1.0), (y(t) + y(t + 1)) / 2.0 + 4.0, "start")
+    }
+    // One label per channel, self-messages first (their place is fixed), then lost
+    // messages, then the rest; each at the first place along its arrow that is free.
+    let mut order: Vec<(u32, usize, usize)> = channels.keys().copied().collect();
+    order.sort_by_key(|k| (k.1 != k.2, channels[k][0].status == MsgStatus::Delivered));
+    let mut placed: Vec<Rect> = Vec::new();
+    let mut labels: BTreeMap<(u32, usize, usize), String> = BTreeMap::new();
+    for (t, a, b) in order {
+        let ids = &channels[&(t, a, b)];
+        let lost = ids[0].status != MsgStatus::Delivered;
+        let text = channel_label(ids, a != b && (lost || a == others_col || b == others_col));
+        let class = msg_class(ids[0].status, false);
+        let count = ids.len() as f64;
+        let candidates: Vec<(f64, f64, &str)> = if a == b {
+            vec![(x(a) + 44.0 + 8.0 * (count - 1.0), (y(t) + y(t + 1)) / 2.0 + 4.0, "start")]
         } else {
-            // Stagger the labels of the channels leaving one node at one step.
-            let rank = channels
-                .keys()
-                .filter(|&&(t2, a2, b2)| {
-                    t2 == t && a2 == a && b2 != a && b2.abs_diff(a) < b.abs_diff(a)
+            let anchor = if b > a { "start" } else { "end" };
+            [0.26, 0.42, 0.58, 0.18, 0.34, 0.5, 0.66, 0.74, 0.82]
+                .iter()
+                .map(|f| {
+                    let lx = x(a) + (x(b) - x(a)) * f;
+                    (lx, y(t) + (y(t + 1) - y(t)) * f - 4.0, anchor)
                 })
-                .count();
-            let f = 0.26 + 0.2 * rank as f64;
-            let lx = x(a) + (x(b) - x(a)) * f;
-            let ly = y(t) + (y(t + 1) - y(t)) * f;
-            (lx, ly - 4.0, if b > a { "start" } else { "end" })
+                .collect()
         };
-        let _ = write!(
-            labels,
-            "<text class=\"mlabel {class}\" x=\"{lx:.1}\" y=\"{ly:.1}\" text-anchor=\"{anchor}\">{}</text>",
-            esc(&text)
+        let free = candidates.iter().find(|(lx, ly, anchor)| {
+            let r = label_rect(*lx, *ly, anchor, &text);
+            !placed.iter().any(|p| overlaps(p, &r))
+        });
+        let Some(&(lx, ly, anchor)) = free else { continue };
+        placed.push(label_rect(lx, ly, anchor, &text));
+        labels.insert(
+            (t, a, b),
+            format!(
+                "<text class=\"mlabel {class}\" x=\"{lx:.1}\" y=\"{ly:.1}\" text-anchor=\"{anchor}\">{}</text>",
+                esc(&text)
+            ),
         );
     }
     out.push_str(&crashes);
-    out.push_str(&labels);
+    for l in labels.values() {
+        out.push_str(l);
+    }
     out.push_str("</svg>");
     out
 }

@@ -77,8 +77,11 @@ pub struct RunJson {
 
 #[derive(Serialize)]
 pub struct Stats {
-    /// Exact gross size of the fault space, as a decimal string (it can exceed 64 bits).
-    pub fault_space: String,
+    /// Exact gross size of the fault space, as a decimal string (it can exceed 64 bits);
+    /// `None` (null) above 2^65536, whose decimal alone would take seconds to write.
+    pub fault_space: Option<String>,
+    /// The size as the text output writes it: `832`, `2^1980` or `≈3.2e731`.
+    pub fault_space_approx: String,
     pub executions: u64,
     pub hypotheses: u64,
     pub eval_ms: f64,
@@ -178,7 +181,8 @@ pub fn report(
             })
             .collect(),
         stats: Stats {
-            fault_space: o.stats.fault_space.to_string(),
+            fault_space: super::space::exact(&o.stats.fault_space),
+            fault_space_approx: super::space::approx(&o.stats.fault_space),
             executions: o.stats.executions,
             hypotheses: o.stats.hypotheses,
             eval_ms: ms(o.stats.eval_time),

@@ -4,4 +4,6 @@
 pub mod dot;
 pub mod html;
 pub mod json;
+pub mod lanes;
+pub mod space;
 pub mod text;

@@ -1,10 +1,11 @@
 //! Terminal output: relation tables per timestep, a space-time diagram (nodes as columns,
 //! time as rows), lineage trees, and the outcome of a search.
 
+use super::lanes::{any_name_cut, short_name, Lane, Lanes};
 use crate::analysis::ir::{Program, Sym};
 use crate::eval::{MsgStatus, Run, Source, TupleId};
 use crate::lineage::{self, Explanation, NodeKind};
-use crate::search::{Outcome, Verdict};
+use crate::search::{Outcome, Progress, Verdict};
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
@@ -38,66 +39,194 @@ pub fn tables(program: &Program, run: &Run) -> String {
     out
 }
 
-/// A space-time diagram: one column per node, one row per timestep. `→r1` is a message
-/// delivered to r1 at t+1, `✗r2` a lost one, `CRASH` the crash of the node.
-pub fn diagram(program: &Program, run: &Run) -> String {
-    let nodes = &run.nodes;
-    let name = |s: Sym| program.symbols.name(s).to_string();
-    let mut cells: Vec<Vec<String>> = vec![vec![String::new(); nodes.len()]; run.eot as usize];
-    for m in &run.messages {
-        if m.from == m.to {
-            continue;
+/// Most columns of the terminal diagram: a run with more nodes shows the nine that matter
+/// most and a last column, `+N others`, for the rest (see [`lanes`]).
+pub const TEXT_LANES: usize = 10;
+/// Longest node name in the terminal diagram; longer ones are cut with `…`.
+pub const TEXT_NAME: usize = 16;
+/// Most messages listed in one cell; the others are counted (`+4990→`).
+pub const CELL_ENTRIES: usize = 4;
+
+/// What one cell of the diagram shows: a crash, then distinct messages in send order.
+#[derive(Debug, Clone, Default)]
+struct Cell {
+    crashes: Vec<String>,
+    entries: Vec<(MsgStatus, String)>,
+    seen: BTreeSet<String>,
+    /// Receivers of delivered messages.
+    delivered_to: BTreeSet<Sym>,
+    /// Every receiver.
+    sent_to: BTreeSet<Sym>,
+}
+
+impl Cell {
+    fn add(&mut self, status: MsgStatus, to: Sym, entry: String) {
+        if status == MsgStatus::Delivered {
+            self.delivered_to.insert(to);
         }
-        let (Some(col), row) = (nodes.iter().position(|n| *n == m.from), m.send_time as usize - 1)
-        else {
-            continue;
-        };
-        let mark = match m.status {
-            MsgStatus::Delivered => "→",
-            MsgStatus::Omitted => "✗",
-            MsgStatus::SenderCrashed => "✝",
-        };
-        let entry = format!("{mark}{}", name(m.to));
-        let cell = &mut cells[row][col];
-        if !cell.split(' ').any(|e| e == entry) {
-            if !cell.is_empty() {
-                cell.push(' ');
+        self.sent_to.insert(to);
+        if self.seen.insert(entry.clone()) {
+            self.entries.push((status, entry));
+        }
+    }
+
+    /// The cell's text, whether some entries were only counted, and whether `→all` or
+    /// `→rest` stands for messages to every other node. A node cell that
+    /// reaches all `peers` other nodes (`peers` > 2) shows its delivered messages as `→all`,
+    /// or `→rest` after the lost ones.
+    fn render(&self, peers: usize) -> (String, bool, bool) {
+        let mut parts = self.crashes.clone();
+        if peers > 2 && self.sent_to.len() == peers && !self.delivered_to.is_empty() {
+            let lost: Vec<&String> = self
+                .entries
+                .iter()
+                .filter(|(st, _)| *st != MsgStatus::Delivered)
+                .map(|(_, e)| e)
+                .collect();
+            if lost.len() < CELL_ENTRIES {
+                parts.extend(lost.iter().map(|e| (*e).clone()));
+                parts.push(if lost.is_empty() { "→all".into() } else { "→rest".into() });
+                return (parts.join(" "), false, true);
             }
-            cell.push_str(&entry);
         }
+        let cut = self.entries.len() > CELL_ENTRIES;
+        if cut {
+            // Lost messages first: they are what a reader looks for.
+            let mut order: Vec<&(MsgStatus, String)> = self.entries.iter().collect();
+            order.sort_by_key(|(st, _)| *st == MsgStatus::Delivered);
+            parts.extend(order[..CELL_ENTRIES].iter().map(|(_, e)| e.clone()));
+            for status in [MsgStatus::Omitted, MsgStatus::SenderCrashed, MsgStatus::Delivered] {
+                let n = order[CELL_ENTRIES..].iter().filter(|(st, _)| *st == status).count();
+                if n > 0 {
+                    parts.push(format!("+{n}{}", mark(status)));
+                }
+            }
+        } else {
+            parts.extend(self.entries.iter().map(|(_, e)| e.clone()));
+        }
+        (parts.join(" "), cut, false)
+    }
+}
+
+fn mark(status: MsgStatus) -> &'static str {
+    match status {
+        MsgStatus::Delivered => "→",
+        MsgStatus::Omitted => "✗",
+        MsgStatus::SenderCrashed => "✝",
+    }
+}
+
+/// `text` padded with spaces to `width` characters (no formatting-width limit).
+fn pad(out: &mut String, text: &str, width: usize) {
+    out.push_str(text);
+    let n = width.saturating_sub(text.chars().count());
+    out.extend(std::iter::repeat_n(' ', n));
+}
+
+/// A space-time diagram: one column per node, one row per timestep. `→r1` is a message
+/// delivered to r1 at t+1, `✗r2` a lost one, `CRASH` the crash of the node. Wide runs get
+/// at most [`TEXT_LANES`] columns, names of at most [`TEXT_NAME`] characters and cells of
+/// at most [`CELL_ENTRIES`] messages; a note under the diagram says what was left out.
+pub fn diagram(program: &Program, run: &Run) -> String {
+    let lanes = Lanes::select(run, TEXT_LANES);
+    let name = |s: Sym| short_name(program.symbols.name(s), TEXT_NAME);
+    let cols = lanes.count();
+    let mut cells: Vec<Vec<Cell>> = vec![vec![Cell::default(); cols]; run.eot as usize];
+    for m in &run.messages {
+        if m.from == m.to || m.send_time == 0 || m.send_time > run.eot {
+            continue;
+        }
+        let lane = lanes.lane(m.from);
+        let entry = match lane {
+            Lane::Node(_) => format!("{}{}", mark(m.status), name(m.to)),
+            Lane::Others => format!("{}{}{}", name(m.from), mark(m.status), name(m.to)),
+        };
+        cells[m.send_time as usize - 1][lanes.column(lane)].add(m.status, m.to, entry);
     }
     for &(n, t) in &run.scenario.crashes {
-        if let (Some(col), true) = (nodes.iter().position(|x| *x == n), t <= run.eot) {
-            let cell = &mut cells[t as usize - 1][col];
-            *cell = if cell.is_empty() { "CRASH".into() } else { format!("CRASH {cell}") };
+        if (1..=run.eot).contains(&t) {
+            let lane = lanes.lane(n);
+            let text =
+                if lane == Lane::Others { format!("CRASH {}", name(n)) } else { "CRASH".into() };
+            cells[t as usize - 1][lanes.column(lane)].crashes.push(text);
         }
     }
-    let widths: Vec<usize> = (0..nodes.len())
+    let (mut any_cut, mut any_all) = (false, false);
+    let peers = run.nodes.len().saturating_sub(1);
+    let rendered: Vec<Vec<String>> = cells
+        .iter()
+        .enumerate()
+        .map(|(t, row)| {
+            row.iter()
+                .enumerate()
+                .map(|(c, cell)| {
+                    let (text, cut, all) =
+                        if c < lanes.shown.len() { cell.render(peers) } else { cell.render(0) };
+                    any_cut |= cut;
+                    any_all |= all;
+                    let crashed = lanes.shown.get(c).and_then(|&n| run.scenario.crash_time(n));
+                    if text.is_empty() && crashed.is_some_and(|ct| (ct as usize) < t + 1) {
+                        "·".to_string()
+                    } else {
+                        text
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let mut heads: Vec<String> = lanes.shown.iter().map(|&n| name(n)).collect();
+    if lanes.elided > 0 {
+        heads.push(lanes.others_label());
+    }
+    let widths: Vec<usize> = (0..cols)
         .map(|c| {
-            cells
+            rendered
                 .iter()
                 .map(|r| r[c].chars().count())
-                .chain([name(nodes[c]).chars().count(), 3])
+                .chain([heads[c].chars().count(), 3])
                 .max()
                 .unwrap_or(3)
         })
         .collect();
     let mut out = String::new();
-    let _ = write!(out, "  t |");
-    for (c, n) in nodes.iter().enumerate() {
-        let _ = write!(out, " {:<w$} |", name(*n), w = widths[c]);
+    out.push_str("  t |");
+    for (c, head) in heads.iter().enumerate() {
+        out.push(' ');
+        pad(&mut out, head, widths[c]);
+        out.push_str(" |");
     }
     out.push('\n');
-    for (t, row) in cells.iter().enumerate() {
+    for (t, row) in rendered.iter().enumerate() {
         let _ = write!(out, "{:>3} |", t + 1);
-        for (c, cell) in row.iter().enumerate() {
-            let crashed = run.scenario.crash_time(nodes[c]).is_some_and(|ct| (ct as usize) < t + 1);
-            let text = if cell.is_empty() && crashed { "·" } else { cell };
-            let _ = write!(out, " {:<w$} |", text, w = widths[c]);
+        for (c, text) in row.iter().enumerate() {
+            out.push(' ');
+            pad(&mut out, text, widths[c]);
+            out.push_str(" |");
         }
         out.push('\n');
     }
     out.push_str("    → delivered at t+1   ✗ omitted   ✝ lost: sender crashed   · crashed (still computes, sends nothing)\n");
+    if lanes.elided > 0 {
+        let _ = writeln!(
+            out,
+            "    {} of {} nodes share the column `{}` (lanes go first to crashed nodes, then to the ends of lost messages, senders, receivers); messages to them are named in their sender's cell",
+            lanes.elided,
+            run.nodes.len(),
+            lanes.others_label()
+        );
+    }
+    if any_name_cut(program, &run.nodes, TEXT_NAME) {
+        let _ = writeln!(out, "    names longer than {TEXT_NAME} characters are cut with …");
+    }
+    if any_all {
+        out.push_str("    →all: delivered to every other node   →rest: delivered to every other node not listed\n");
+    }
+    if any_cut {
+        let _ = writeln!(
+            out,
+            "    a cell lists at most {CELL_ENTRIES} messages (lost ones first); +N→ +N✗ count the others"
+        );
+    }
     out
 }
 
@@ -348,6 +477,36 @@ pub fn violations(program: &Program, run: &Run) -> Vec<String> {
         .collect()
 }
 
+/// The progress line of a running search: `37 executions, 1.2k executions/s`, or for the
+/// exhaustive search, whose executions share prefixes and can be few for a long time,
+/// `3 executions, 120394 timesteps simulated, 5021 branches cut, 40.1k timesteps/s`.
+pub fn progress_line(p: &Progress, exhaustive: bool, elapsed: std::time::Duration) -> String {
+    let secs = elapsed.as_secs_f64();
+    let rate = |n: u64| if secs > 0.0 { per_second(n as f64 / secs) } else { "-".to_string() };
+    if exhaustive {
+        format!(
+            "{} executions, {} timesteps simulated, {} branches cut, {} timesteps/s",
+            p.executions,
+            p.timesteps,
+            p.memo_hits,
+            rate(p.timesteps)
+        )
+    } else {
+        format!("{} executions, {} executions/s", p.executions, rate(p.executions))
+    }
+}
+
+/// `812`, `40.1k`, `2.3M`.
+fn per_second(x: f64) -> String {
+    if x >= 1e6 {
+        format!("{:.1}M", x / 1e6)
+    } else if x >= 1e3 {
+        format!("{:.1}k", x / 1e3)
+    } else {
+        format!("{x:.0}")
+    }
+}
+
 fn ms(d: std::time::Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
@@ -400,7 +559,7 @@ pub fn outcome(program: &Program, o: &Outcome, bounds: &str, replay: &str) -> St
     let _ = writeln!(
         out,
         "stats: fault space {} scenarios; {} executions; {} hypotheses; eval {}, lineage+encoding {}, solving {}, total {}",
-        s.fault_space,
+        super::space::approx(&s.fault_space),
         s.executions,
         s.hypotheses,
         ms(s.eval_time),

@@ -121,6 +121,15 @@ pub struct Stats {
     pub work: u64,
 }
 
+/// What a search has done so far, for a progress display (passed after every execution
+/// and, for `exhaustive`, after every simulated timestep).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub executions: u64,
+    pub timesteps: u64,
+    pub memo_hits: u64,
+}
+
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub verdict: Verdict,
@@ -171,7 +180,7 @@ struct Driver<'p> {
     runs: Vec<RunRecord>,
     counterexamples: Vec<Run>,
     budget: Option<String>,
-    progress: Option<&'p dyn Fn(u64)>,
+    progress: Option<&'p dyn Fn(&Progress)>,
     stop: &'p AtomicBool,
     /// With `auto`: the turn-taking with the other strategy.
     pacer: Option<&'p Pacer<'p>>,
@@ -197,10 +206,20 @@ impl<'p> Driver<'p> {
                 micros: dt.as_micros() as u64,
             });
         }
-        if let Some(p) = self.progress {
-            p(self.stats.executions);
-        }
+        self.tick();
         run
+    }
+
+    /// Tell the progress display what the search has done so far.
+    fn tick(&self) {
+        if let Some(p) = self.progress {
+            let s = &self.stats;
+            p(&Progress {
+                executions: s.executions,
+                timesteps: s.timesteps,
+                memo_hits: s.memo_hits,
+            });
+        }
     }
 
     /// Evaluate scenarios with lineage, in parallel on `jobs` workers. With one worker they
@@ -279,11 +298,12 @@ fn evaluate(program: &Program, params: &SearchParams, scenario: &Scenario, linea
     Ok((run, t0.elapsed()))
 }
 
-/// Run a search. `progress` is called after each execution with the count so far.
+/// Run a search. `progress` is called after each execution (and each timestep of the
+/// exhaustive search) with what was done so far.
 pub fn search(
     program: &Program,
     params: &SearchParams,
-    progress: Option<&dyn Fn(u64)>,
+    progress: Option<&dyn Fn(&Progress)>,
 ) -> Result<Outcome, EvalError> {
     search_until(program, params, progress, &AtomicBool::new(false))
 }
@@ -292,7 +312,7 @@ pub fn search(
 pub fn search_until(
     program: &Program,
     params: &SearchParams,
-    progress: Option<&dyn Fn(u64)>,
+    progress: Option<&dyn Fn(&Progress)>,
     stop: &AtomicBool,
 ) -> Result<Outcome, EvalError> {
     match params.strategy {
@@ -310,7 +330,7 @@ pub fn search_until(
 fn search_paced(
     program: &Program,
     params: &SearchParams,
-    progress: Option<&dyn Fn(u64)>,
+    progress: Option<&dyn Fn(&Progress)>,
     stop: &AtomicBool,
     pacer: Option<&Pacer>,
 ) -> Result<Outcome, EvalError> {
@@ -390,7 +410,7 @@ const SLICE: u64 = 50_000;
 fn race(
     program: &Program,
     params: &SearchParams,
-    progress: Option<&dyn Fn(u64)>,
+    progress: Option<&dyn Fn(&Progress)>,
     stop: &AtomicBool,
 ) -> Result<Outcome, EvalError> {
     let started = Instant::now();
@@ -855,6 +875,7 @@ fn visit(d: &mut Driver, w: &mut Walk, at: &Frontier) -> Result<Flow, EvalError>
     d.stats.eval_time += t0.elapsed();
     d.stats.timesteps += 1;
     d.stats.firings += stepped.firings;
+    d.tick();
     let t = stepped.time;
     if t >= d.params.eot {
         return leaf(d, w, stepped.violated);
@@ -918,9 +939,7 @@ fn leaf(d: &mut Driver, w: &mut Walk, violated: bool) -> Result<Flow, EvalError>
         });
     }
     w.last_leaf = Instant::now();
-    if let Some(progress) = d.progress {
-        progress(d.stats.executions);
-    }
+    d.tick();
     if !violated {
         return Ok(Flow::Good);
     }

@@ -5,6 +5,10 @@
 //! directory of the first file on the command line (Molly's rule). A missing or unreadable
 //! file and an include cycle are [`Diagnostic`]s with code `include` whose notes name the
 //! chain of includes. Header lines are read from the files named on the command line only.
+//!
+//! Only regular files are read (a device, a FIFO or a directory is refused before it is
+//! opened, so `include "/dev/zero";` cannot exhaust memory and a FIFO cannot block), and a
+//! spec file is at most [`MAX_SPEC_BYTES`] long.
 
 use crate::config::HeaderConfig;
 use crate::diag::Diagnostic;
@@ -202,12 +206,66 @@ fn cannot_read(path: &Path, reason: &str) -> Diagnostic {
     Diagnostic::error("include", format!("cannot read `{}`: {reason}", display_name(path)))
 }
 
-/// Read a file as UTF-8 text, or say why not.
+/// The largest spec file ldfi reads (16 MiB): far beyond any hand-written spec, small
+/// enough that reading and parsing it stays within memory.
+pub const MAX_SPEC_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Read a regular file of at most [`MAX_SPEC_BYTES`] as UTF-8 text, or say why not.
 fn read_text(path: &Path) -> Result<String, String> {
-    let bytes = std::fs::read(path).map_err(|e| io_reason(&e))?;
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| io_reason(&e))?;
+    if !meta.is_file() {
+        return Err(not_regular(&meta.file_type()));
+    }
+    if meta.len() > MAX_SPEC_BYTES {
+        return Err(too_large(meta.len()));
+    }
+    // The length can lie (files under /proc say 0, a file can grow): read one byte past the
+    // limit at most.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_SPEC_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| io_reason(&e))?;
+    if bytes.len() as u64 > MAX_SPEC_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
     String::from_utf8(bytes).map_err(|e| {
         format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to())
     })
+}
+
+/// Why a file that exists but is not a regular file is not read.
+fn not_regular(kind: &std::fs::FileType) -> String {
+    if kind.is_dir() {
+        return "it is a directory".to_owned();
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let what = if kind.is_char_device() {
+            Some("a character device")
+        } else if kind.is_block_device() {
+            Some("a block device")
+        } else if kind.is_fifo() {
+            Some("a FIFO, a named pipe")
+        } else if kind.is_socket() {
+            Some("a socket")
+        } else {
+            None
+        };
+        if let Some(what) = what {
+            return format!("not a regular file (it is {what}); a spec must be a regular file");
+        }
+    }
+    "not a regular file; a spec must be a regular file".to_owned()
+}
+
+/// The error for a file over [`MAX_SPEC_BYTES`].
+fn too_large(len: u64) -> String {
+    format!(
+        "it is too large ({len} bytes; a spec file may be at most {} MiB, {MAX_SPEC_BYTES} bytes)",
+        MAX_SPEC_BYTES >> 20
+    )
 }
 
 /// A short, platform-independent reason for an I/O error.
@@ -311,6 +369,47 @@ mod tests {
         assert!(diags[0].message.contains("not UTF-8"), "{diags:#?}");
         let Err((_, diags)) = load_str("s.ded", "include \"/\";") else { panic!() };
         assert!(diags[0].message.contains("it is a directory"), "{diags:#?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// `include "/dev/zero";` used to read until memory ran out; a FIFO would block.
+    #[cfg(unix)]
+    #[test]
+    fn special_files_are_refused_before_they_are_read() {
+        let Err((_, diags)) = load(&[Path::new("/dev/zero")]) else { panic!("must fail") };
+        assert_eq!(
+            diags[0].message,
+            "cannot read `/dev/zero`: not a regular file (it is a character device); \
+             a spec must be a regular file"
+        );
+        let dir = tree("special", &[("main.ded", "p(1)@1;\ninclude \"sub.ded\";\n")]);
+        std::fs::write(dir.join("sub.ded"), "include \"/dev/zero\";\n").expect("write");
+        let Err((_, diags)) = load(&[&dir.join("main.ded")]) else { panic!("must fail") };
+        assert!(diags[0].message.contains("character device"), "{diags:#?}");
+        let main = dir.join("main.ded").display().to_string();
+        let sub = dir.join("sub.ded").display().to_string();
+        assert!(diags[0].notes[0].ends_with(&format!("{main}:2 → {sub}:1 → /dev/zero")));
+        let fifo = dir.join("pipe.ded");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            let Err((_, diags)) = load(&[&fifo]) else { panic!("must fail") };
+            assert!(diags[0].message.contains("a FIFO"), "{diags:#?}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn oversized_specs_are_refused_with_the_include_chain() {
+        let dir = tree("big", &[("main.ded", "include \"big.ded\";\n")]);
+        let big = std::fs::File::create(dir.join("big.ded")).expect("create");
+        big.set_len(super::MAX_SPEC_BYTES + 1).expect("sparse file");
+        let Err((_, diags)) = load(&[&dir.join("main.ded")]) else { panic!("must fail") };
+        let want =
+            "it is too large (16777217 bytes; a spec file may be at most 16 MiB, 16777216 bytes)";
+        assert!(diags[0].message.ends_with(want), "{diags:#?}");
+        assert!(diags[0].notes[0].starts_with("include chain: "), "{diags:#?}");
+        let Err((_, diags)) = load(&[&dir.join("big.ded")]) else { panic!("must fail") };
+        assert!(diags[0].message.contains("too large"), "{diags:#?}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
