@@ -1,0 +1,560 @@
+//! Lineage to SAT: fault variables, the Tseitin-style encoding of "this fault set can break
+//! that good outcome", and the incremental solver that yields minimal hypotheses, smallest
+//! first (DESIGN.md, "The LDFI search").
+//!
+//! This module owns the [`Encoder`]: the fault variables (omissions, crashes, "down"), the
+//! variables and clauses shared by every learned run (hash-consed definitions, clauses added
+//! once), [`Encoder::learn`] and [`Encoder::block`], and the solver loop
+//! ([`Encoder::next_batch`]) over a totalizer on the fault variables. The encoding itself
+//! lives in the submodules:
+//!
+//! - `lineage`: one run's encoding ([`lineage::RunEncoding`]): b(x) and h(x) of the run's
+//!   tuples from the firings that derived them (upper bounds).
+//! - `gain`: negative support: what can make a tuple the run lacks appear (gains) or a
+//!   tuple it has disappear (losses).
+//! - `lower`: lower bounds: what certainly holds, or is certainly lost, under a hypothesis.
+//! - `statics`: what is known about the program before any run (value domains, relations
+//!   no fault can change, same-time components, rule atoms).
+//! - `pattern`: tuple patterns, rule bindings and conditions under a partial binding.
+//! - `audit`: the debugging aids `LDFI_AUDIT` and `LDFI_TRACE`.
+//!
+//! b(x) and h(x) mean "absent / may be present under the hypothesis", whatever run
+//! x was seen in, so they are one variable per tuple shared by every learned run, and every
+//! constraint is valid under any hypothesis (not only under the run's own faults). Definitions
+//! are hash-consed and clauses added once, so the formula grows only by what a run adds.
+
+mod audit;
+mod gain;
+mod lineage;
+mod lower;
+mod pattern;
+mod statics;
+
+use crate::analysis::ir::{Program, RelId, Sym, Value};
+use crate::eval::Run;
+use audit::Audit;
+use lineage::RunEncoding;
+use rustc_hash::FxHashMap;
+use rustsat::encodings::card::{BoundUpper, BoundUpperIncremental, Totalizer};
+use rustsat::instances::{BasicVarManager, ManageVars};
+use rustsat::solvers::{Solve, SolveIncremental, SolverResult};
+use rustsat::types::{Clause, Lit, TernaryVal};
+use statics::{components, domains, recursive_components, rule_atoms, stable_relations};
+use statics::{Domain, RuleAtoms};
+use std::collections::BTreeMap;
+
+#[cfg(not(feature = "cadical"))]
+pub type Backend = rustsat_batsat::BasicSolver;
+#[cfg(feature = "cadical")]
+pub type Backend = rustsat_cadical::CaDiCaL<'static, 'static>;
+
+/// A hypothesis: omissions (from, to, time) and crashes (node, time).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Hypothesis {
+    pub omissions: Vec<(Sym, Sym, u32)>,
+    pub crashes: Vec<(Sym, u32)>,
+}
+
+impl Hypothesis {
+    pub fn len(&self) -> usize {
+        self.omissions.len() + self.crashes.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+pub struct Encoder<'p> {
+    program: &'p Program,
+    eot: u32,
+    eff: u32,
+    nodes: Vec<Sym>,
+    negative_support: bool,
+    solver: Backend,
+    vm: BasicVarManager,
+    omit: BTreeMap<(Sym, Sym, u32), Lit>,
+    crash: BTreeMap<(Sym, u32), Lit>,
+    down: FxHashMap<(Sym, u32), Lit>,
+    /// Every fault variable, in creation order (the inputs of the totalizer).
+    faults: Vec<Lit>,
+    tot: Totalizer,
+    /// Argument patterns of each rule's (positive, negated) atoms.
+    atoms: std::rc::Rc<Vec<RuleAtoms>>,
+    /// Static value domain of each column of each relation.
+    domains: Vec<Vec<Domain>>,
+    /// Relations faults cannot change (see [`stable_relations`]).
+    stable: Vec<bool>,
+    /// The relations of each same-time component.
+    components: Vec<std::rc::Rc<Vec<RelId>>>,
+    /// Whether each same-time component is recursive (a same-time rule reads it).
+    recursive: Vec<bool>,
+    /// Number of clauses added (for stats).
+    pub clauses: usize,
+    /// Debugging aid (`LDFI_TRACE=1`): a description of each auxiliary variable, so the
+    /// variables a hypothesis's model sets can be printed.
+    trace: Option<FxHashMap<u32, String>>,
+    /// With `LDFI_TRACE`: the traced variables of each hypothesis of the last batch.
+    pub traces: Vec<Vec<String>>,
+    /// `LDFI_AUDIT` (debugging): every clause is checked against a real run.
+    audit: Option<Audit>,
+    /// Shared across runs (see [`Encoder::learn`]): b(x) and h(x) of every tuple by
+    /// identity, the definition literals by what they define, and the clauses added.
+    shared: Shared,
+}
+
+/// Variables and clauses shared by the encodings of all runs.
+///
+/// b(x) means "x is absent under the hypothesis" and h(x) "x may be present under it":
+/// neither depends on the run x was seen in, and every run's lineage gives valid necessary
+/// conditions for them, so a tuple met in several runs gets one variable constrained by all
+/// of them. Definition variables (`v -> OR lits`, `v -> AND lits`) are hash-consed on their
+/// literals, and clauses are added once: a run that repeats most of an earlier run's lineage
+/// adds almost nothing to the solver.
+#[derive(Default)]
+struct Shared {
+    lost: FxHashMap<TupleKey, Lit>,
+    holds: FxHashMap<TupleKey, Lit>,
+    or_defs: FxHashMap<Box<[Lit]>, Lit>,
+    and_defs: FxHashMap<Box<[Lit]>, Lit>,
+    /// `v <- OR lits` (v is implied by each literal: a lower bound).
+    implied_defs: FxHashMap<Box<[Lit]>, Lit>,
+    clauses: rustc_hash::FxHashSet<Box<[Lit]>>,
+}
+
+/// A tuple's identity across runs: relation, time, values.
+type TupleKey = (RelId, u32, Box<[Value]>);
+
+/// A tuple pattern: `None` matches any value.
+type Pattern = Box<[Option<Value>]>;
+
+impl<'p> Encoder<'p> {
+    pub fn new(
+        program: &'p Program,
+        eot: u32,
+        eff: u32,
+        crashes: u32,
+        nodes: &[Sym],
+        negative_support: bool,
+    ) -> Self {
+        let atoms: Vec<RuleAtoms> = program.rules.iter().map(rule_atoms).collect();
+        let domains = domains(program, &atoms);
+        let mut enc = Encoder {
+            program,
+            eot,
+            eff,
+            nodes: nodes.to_vec(),
+            negative_support,
+            solver: Backend::default(),
+            vm: BasicVarManager::default(),
+            omit: BTreeMap::new(),
+            crash: BTreeMap::new(),
+            down: FxHashMap::default(),
+            faults: Vec::new(),
+            tot: Totalizer::default(),
+            atoms: std::rc::Rc::new(atoms),
+            domains,
+            stable: stable_relations(program),
+            components: components(program),
+            recursive: recursive_components(program),
+            clauses: 0,
+            trace: std::env::var_os("LDFI_TRACE").map(|_| FxHashMap::default()),
+            traces: Vec::new(),
+            audit: None,
+            shared: Shared::default(),
+        };
+        enc.crash_vars(crashes);
+        let crash_lits: Vec<Lit> = enc.crash.values().copied().collect();
+        enc.tot.extend(crash_lits);
+        enc
+    }
+
+    fn lit(&mut self) -> Lit {
+        self.vm.new_var().pos_lit()
+    }
+
+    /// A literal implying the disjunction of `lits` (`None` when empty; the literal itself
+    /// when there is one). Equal disjunctions share one literal.
+    fn or_var(&mut self, mut lits: Vec<Lit>) -> Option<Lit> {
+        lits.sort_unstable();
+        lits.dedup();
+        match lits.len() {
+            0 => None,
+            1 => Some(lits[0]),
+            _ => {
+                if let Some(&v) = self.shared.or_defs.get(lits.as_slice()) {
+                    return Some(v);
+                }
+                let v = self.lit();
+                let mut cl = vec![!v];
+                cl.extend(&lits);
+                self.clause(&cl);
+                self.shared.or_defs.insert(lits.into(), v);
+                Some(v)
+            }
+        }
+    }
+
+    /// A literal implying every literal of `lits` (which must not be empty). Equal
+    /// conjunctions share one literal.
+    fn and_var(&mut self, mut lits: Vec<Lit>) -> Lit {
+        lits.sort_unstable();
+        lits.dedup();
+        if lits.len() == 1 {
+            return lits[0];
+        }
+        if let Some(&v) = self.shared.and_defs.get(lits.as_slice()) {
+            return v;
+        }
+        let v = self.lit();
+        for &l in &lits {
+            self.clause(&[!v, l]);
+        }
+        self.shared.and_defs.insert(lits.into(), v);
+        v
+    }
+
+    /// A literal implied by each literal of `lits` (`None` when empty).
+    fn implied_var(&mut self, mut lits: Vec<Lit>) -> Option<Lit> {
+        lits.sort_unstable();
+        lits.dedup();
+        match lits.len() {
+            0 => None,
+            1 => Some(lits[0]),
+            _ => {
+                if let Some(&v) = self.shared.implied_defs.get(lits.as_slice()) {
+                    return Some(v);
+                }
+                let v = self.lit();
+                for &l in &lits {
+                    self.clause(&[!l, v]);
+                }
+                self.shared.implied_defs.insert(lits.into(), v);
+                Some(v)
+            }
+        }
+    }
+
+    /// Add a clause unless the same clause was added before.
+    fn clause_once(&mut self, lits: &[Lit]) {
+        if let Some(audit) = &self.audit {
+            audit.check(self, lits);
+        }
+        let mut key = lits.to_vec();
+        key.sort_unstable();
+        key.dedup();
+        if self.shared.clauses.insert(key.into()) {
+            self.clause(lits);
+        }
+    }
+
+    /// The shared b(x) (`holds == false`) or h(x) variable of a tuple, and whether it is new.
+    fn tuple_lit(&mut self, key: TupleKey, holds: bool) -> (Lit, bool) {
+        let map = if holds { &self.shared.holds } else { &self.shared.lost };
+        if let Some(&l) = map.get(&key) {
+            return (l, false);
+        }
+        let l = self.lit();
+        if let Some(audit) = &mut self.audit {
+            audit.meaning.insert(l.var().idx32(), (key.clone(), holds));
+        }
+        let map = if holds { &mut self.shared.holds } else { &mut self.shared.lost };
+        map.insert(key, l);
+        (l, true)
+    }
+
+    fn clause(&mut self, lits: &[Lit]) {
+        self.clauses += 1;
+        // The in-memory backends only fail on out-of-memory.
+        let _ = self.solver.add_clause(lits.iter().copied().collect::<Clause>());
+    }
+
+    /// Crash variables c(n, t) for t in 1..=EOT, at most one per node, and at most `crashes`
+    /// crashed nodes.
+    fn crash_vars(&mut self, crashes: u32) {
+        if crashes == 0 {
+            return;
+        }
+        let mut crashed = Vec::new();
+        for n in self.nodes.clone() {
+            let lits: Vec<Lit> = (1..=self.eot)
+                .map(|t| {
+                    let l = self.lit();
+                    self.crash.insert((n, t), l);
+                    self.faults.push(l);
+                    l
+                })
+                .collect();
+            // At most one crash time per node (pairwise; EOT is small).
+            for i in 0..lits.len() {
+                for j in i + 1..lits.len() {
+                    self.clause(&[!lits[i], !lits[j]]);
+                }
+            }
+            let any = self.lit();
+            let mut cl = vec![!any];
+            cl.extend(&lits);
+            self.clause(&cl);
+            for l in &lits {
+                self.clause(&[!*l, any]);
+            }
+            crashed.push(any);
+        }
+        if (crashes as usize) < crashed.len() {
+            let mut card: Totalizer = crashed.into_iter().collect();
+            let mut cls = rustsat::instances::Cnf::new();
+            let _ = card.encode_ub(crashes as usize..=crashes as usize, &mut cls, &mut self.vm);
+            for cl in cls {
+                self.clauses += 1;
+                let _ = self.solver.add_clause(cl);
+            }
+            if let Ok(units) = card.enforce_ub(crashes as usize) {
+                for u in units {
+                    self.clause(&[u]);
+                }
+            }
+        }
+    }
+
+    fn omit_var(&mut self, from: Sym, to: Sym, t: u32) -> Lit {
+        if let Some(&l) = self.omit.get(&(from, to, t)) {
+            return l;
+        }
+        let l = self.lit();
+        self.omit.insert((from, to, t), l);
+        self.faults.push(l);
+        self.tot.extend([l]);
+        l
+    }
+
+    /// d(n, t): n crashed at some time <= t (an equivalence).
+    fn down_var(&mut self, n: Sym, t: u32) -> Option<Lit> {
+        if self.crash.is_empty() || t == 0 {
+            return None;
+        }
+        if let Some(&l) = self.down.get(&(n, t)) {
+            return Some(l);
+        }
+        // d(n, t) <-> c(n, t) or d(n, t - 1): both directions, since "the sender is up" is
+        // used as a condition (not d) as well as "the sender is down" as a cause (d).
+        let l = self.lit();
+        self.down.insert((n, t), l);
+        let mut cl = vec![!l];
+        if let Some(&c) = self.crash.get(&(n, t)) {
+            cl.push(c);
+            self.clause(&[!c, l]);
+        }
+        if let Some(prev) = self.down_var(n, t - 1) {
+            cl.push(prev);
+            self.clause(&[!prev, l]);
+        }
+        self.clause(&cl);
+        Some(l)
+    }
+
+    /// The crash variable behind a tuple `crash(obs, n, ct)`, which is present (at every
+    /// node) exactly when n crashes at ct; `None` when obs is not a node or no such variable.
+    fn crash_var_of(&self, vals: &[Value]) -> Option<Lit> {
+        let [Value::Sym(obs), Value::Sym(n), Value::Int(ct)] = vals else { return None };
+        if !self.nodes.contains(obs) {
+            return None;
+        }
+        self.crash.get(&(*n, u32::try_from(*ct).ok()?)).copied()
+    }
+
+    /// The crash variables whose tuples match a `crash(_, n, t)` pattern (open columns match
+    /// any node or time).
+    fn crashes_matching(
+        &self,
+        pattern: &[Option<Value>],
+    ) -> impl Iterator<Item = (&(Sym, u32), Lit)> + '_ {
+        let node = pattern.get(1).copied().flatten();
+        let time = pattern.get(2).copied().flatten();
+        self.crash
+            .iter()
+            .filter(move |((n, t), _)| {
+                node.is_none_or(|v| v == Value::Sym(*n))
+                    && time.is_none_or(|v| v == Value::Int(*t as i64))
+            })
+            .map(|(c, &l)| (c, l))
+    }
+
+    fn hypothesis_lits(&mut self, h: &Hypothesis) -> Vec<Lit> {
+        let mut lits: Vec<Lit> =
+            h.omissions.iter().map(|&(a, b, t)| self.omit_var(a, b, t)).collect();
+        lits.extend(h.crashes.iter().filter_map(|c| self.crash.get(c).copied()));
+        lits
+    }
+
+    /// Learn from a good run with fault set `h`: `(AND h) -> the run's good outcome is
+    /// broken`.
+    ///
+    /// Omissions of channels that carried no message in the run changed nothing, so they are
+    /// left out of the guard: the lesson then holds for every superset of the effective faults.
+    pub fn learn(&mut self, run: &Run, h: &Hypothesis) {
+        let effective = Hypothesis {
+            omissions: h
+                .omissions
+                .iter()
+                .copied()
+                .filter(|&(a, b, t)| {
+                    run.messages.iter().any(|m| {
+                        (m.from, m.to, m.send_time) == (a, b, t)
+                            && m.status == crate::eval::MsgStatus::Omitted
+                    })
+                })
+                .collect(),
+            crashes: h.crashes.clone(),
+        };
+        let guard: Vec<Lit> = self.hypothesis_lits(&effective).into_iter().map(|l| !l).collect();
+        let mut enc = RunEncoding::new(run, h.crashes.clone());
+        let mut goal = guard;
+        if let (Some(pre), Some(post)) = (self.program.pre_rel, self.program.post_rel) {
+            for id in run.tuples_at(pre, self.eot) {
+                let vals = &run.tuples.rec(id).vals;
+                if let Some(p) = run.tuples.find(post, vals, self.eot) {
+                    // A violation: the post tuple is lost while its pre tuple may still hold.
+                    let b = enc.tuple_var(self, p);
+                    let h = enc.holds_var(self, id);
+                    if self.negative_support {
+                        // Its lower bounds show when post certainly stays (e.g. re-derived).
+                        enc.holds_var(self, p);
+                    }
+                    goal.push(self.and_var(vec![b, h]));
+                }
+            }
+            if self.negative_support {
+                let any = vec![None; self.program.rels[pre as usize].arity];
+                if let Some(g) = enc.gain_var(self, pre, &any, self.eot) {
+                    goal.push(g);
+                }
+            }
+        }
+        enc.drain(self);
+        self.clause(&goal);
+    }
+
+    /// Forbid a fault set and all its supersets (used after a counterexample with `--all`).
+    pub fn block(&mut self, h: &Hypothesis) {
+        let cl: Vec<Lit> = self.hypothesis_lits(h).into_iter().map(|l| !l).collect();
+        self.clause(&cl);
+    }
+
+    /// Up to `cap` distinct hypotheses of the smallest size the solver allows now (fewer when
+    /// the size would grow), or none when the space is exhausted (certified). They are all
+    /// minimal given what is known before any of them runs.
+    pub fn next_batch(&mut self, min_size: &mut usize, cap: usize) -> Vec<Hypothesis> {
+        let act = self.lit();
+        let mut out: Vec<Hypothesis> = Vec::new();
+        let first_size = *min_size;
+        while out.len() < cap {
+            let Some(h) = self.next_with(min_size, act) else { break };
+            if self.trace.is_some() {
+                let t = self.trace_model();
+                self.traces.push(t);
+            }
+            // Block it for the rest of this batch only (the activation literal is retired).
+            let mut cl = vec![!act];
+            cl.extend(self.hypothesis_lits(&h).into_iter().map(|l| !l));
+            self.clause(&cl);
+            let grew = *min_size != first_size;
+            if grew && !out.is_empty() {
+                break;
+            }
+            out.push(h);
+            if grew {
+                break;
+            }
+        }
+        self.clause(&[!act]);
+        out
+    }
+
+    /// The next hypothesis of smallest size under the batch activation literal.
+    fn next_with(&mut self, min_size: &mut usize, act: Lit) -> Option<Hypothesis> {
+        loop {
+            let mut cls = rustsat::instances::Cnf::new();
+            let k = *min_size;
+            let _ = self.tot.encode_ub_change(k..=k, &mut cls, &mut self.vm);
+            for cl in cls {
+                self.clauses += 1;
+                let _ = self.solver.add_clause(cl);
+            }
+            let mut assumps = self.tot.enforce_ub(k).unwrap_or_default();
+            assumps.push(act);
+            match self.solver.solve_assumps(&assumps) {
+                Ok(SolverResult::Sat) => return Some(self.model()),
+                Ok(SolverResult::Unsat) => {}
+                _ => return None,
+            }
+            match self.solver.solve_assumps(&[act]) {
+                Ok(SolverResult::Sat) => *min_size += 1,
+                _ => return None,
+            }
+        }
+    }
+
+    fn model(&self) -> Hypothesis {
+        let val = |l: Lit| matches!(self.solver.lit_val(l), Ok(TernaryVal::True));
+        Hypothesis {
+            omissions: self.omit.iter().filter(|(_, &l)| val(l)).map(|(k, _)| *k).collect(),
+            crashes: self.crash.iter().filter(|(_, &l)| val(l)).map(|(k, _)| *k).collect(),
+        }
+    }
+
+    pub fn fault_vars(&self) -> usize {
+        self.faults.len()
+    }
+
+    /// A deterministic measure of the SAT solver's work so far (unlike wall time, the same
+    /// on every machine and load): with batsat, the number of unit propagations; 0 under
+    /// the `cadical` backend, which does not expose a comparable count here.
+    #[cfg(not(feature = "cadical"))]
+    pub fn solver_work(&self) -> u64 {
+        use batsat::SolverInterface;
+        self.solver.batsat_ref().num_propagations()
+    }
+
+    /// See the batsat version: the `cadical` backend reports no work (0).
+    #[cfg(feature = "cadical")]
+    pub fn solver_work(&self) -> u64 {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An encoder for classic broadcast (eot 5, eff 3) that has learned its good baseline
+    /// run, and the work its solver did for one batch of hypotheses.
+    fn one_batch() -> (usize, u64) {
+        let loaded = crate::syntax::load(&[std::path::Path::new("specs/broadcast/classic.ded")])
+            .expect("spec loads");
+        let program = crate::analysis::analyze(&loaded.program).program.expect("spec analyzes");
+        let nodes = program.inferred_nodes.clone();
+        let params = crate::eval::RunParams {
+            eot: 5,
+            nodes: nodes.clone(),
+            lineage: true,
+            tuple_cap: crate::eval::DEFAULT_TUPLE_CAP,
+        };
+        let run = crate::eval::run(&program, &params, &Default::default()).expect("runs");
+        let mut enc = Encoder::new(&program, 5, 3, 0, &nodes, true);
+        enc.learn(&run, &Hypothesis::default());
+        let mut min_size = 0;
+        let batch = enc.next_batch(&mut min_size, 4);
+        (batch.len(), enc.solver_work())
+    }
+
+    #[test]
+    fn solver_work_counts_propagations_deterministically() {
+        let (found, work) = one_batch();
+        assert!(found > 0, "the baseline's lesson leaves hypotheses to try");
+        if cfg!(feature = "cadical") {
+            assert_eq!(work, 0);
+        } else {
+            assert!(work > 0, "finding hypotheses propagates");
+            assert_eq!(one_batch().1, work, "the same encoding does the same work");
+        }
+    }
+}
