@@ -44,7 +44,7 @@ pub struct HeaderConfig {
     pub crashes: Option<u32>,
     pub nodes: Option<Vec<String>>,
     pub expect: Option<Expect>,
-    /// `strategy=ldfi|random|exhaustive` (default ldfi).
+    /// `strategy=auto|ldfi|random|exhaustive` (default auto).
     pub strategy: Option<String>,
     /// Span of the whole header line (for error messages and test names).
     pub span: Option<Span>,

@@ -241,7 +241,7 @@ impl RunEncoding<'_> {
         let mut impossible = false;
         // A count can only reach a value at or above its current one by gaining a
         // binding, and one below it only by losing one.
-        let (gain_like, loss_like) = match self.count_direction(rule, derives_q, pattern, t) {
+        let (gain_like, loss_like) = match self.count_direction(enc, rule, derives_q, pattern, t) {
             Some(std::cmp::Ordering::Less) => (false, true),
             Some(_) => (true, false),
             None => (true, true),
@@ -354,16 +354,21 @@ impl RunEncoding<'_> {
     }
 
     /// For a `count` rule deriving q whose pattern fixes the count of a group the run has:
-    /// how the wanted count compares with the run's.
+    /// how the wanted count compares with the run's. Unknown (`None`) when another rule
+    /// derives q too: the run's tuple for the group may then be that rule's count, not
+    /// this one's (each aggregate rule counts its own bindings).
     fn count_direction(
         &self,
+        enc: &Encoder,
         rule: &IrRule,
         derives_q: bool,
         pattern: &[Option<Value>],
         t: u32,
     ) -> Option<std::cmp::Ordering> {
         let col = rule.agg.filter(|_| derives_q)?;
-        if !matches!(rule.head.get(col), Some(HeadTerm::Agg(AggKind::Count, _))) {
+        if !matches!(rule.head.get(col), Some(HeadTerm::Agg(AggKind::Count, _)))
+            || enc.program.rules_by_head[rule.head_rel as usize].len() != 1
+        {
             return None;
         }
         let Some(Value::Int(want)) = pattern.get(col).copied().flatten() else { return None };
