@@ -1,4 +1,5 @@
-//! Population benchmark: the default strategy (`ldfi`) against the memoized exhaustive
+//! Population benchmark: the default strategy (`auto`; `LDFI_POP_STRATEGY=ldfi` for pure
+//! lineage-driven search) against the memoized exhaustive
 //! search, side by side, over two populations:
 //!
 //! * **specs**: every header configuration of every bundled spec under `specs/`, plus the
@@ -11,7 +12,7 @@
 //! is printed loudly and makes the process exit with status 1). Per case it reports the
 //! wall time of each search (`Stats.total_time`; a search under 200 ms is repeated up to 5
 //! times within 500 ms and the fastest run is kept, to damp scheduler noise), the thread's
-//! CPU time (`clock_gettime(CLOCK_THREAD_CPUTIME_ID)`) and the ratio
+//! CPU time (`clock_gettime(CLOCK_PROCESS_CPUTIME_ID)`) and the ratio
 //! ldfi / exhaustive. Per population: the geometric mean of the ratios and the worst case,
 //! over the cases where both searches finished; cases where one search timed out are
 //! listed apart (their ratio is then only a bound).
@@ -76,12 +77,12 @@ fn opts() -> Opts {
     }
 }
 
-/// CPU time of the calling thread (`CLOCK_THREAD_CPUTIME_ID`, nanosecond resolution; the
-/// searches run with `jobs = 1`, so all their work is on this thread).
+/// CPU time of the process (`CLOCK_PROCESS_CPUTIME_ID`, nanosecond resolution; the searches
+/// run with `jobs = 1`, and `auto`'s two strategies take turns, so this is their work).
 fn thread_cpu() -> Option<Duration> {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: clock_gettime only writes the timespec it is given.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
     (rc == 0).then(|| Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
 }
 
@@ -222,7 +223,11 @@ fn compare(
     base: &SearchParams,
 ) -> Result<Case, String> {
     eprint!("{label}: ");
-    let ldfi = timed_search(program, &SearchParams { strategy: Strategy::Ldfi, ..base.clone() })?;
+    let strategy = std::env::var("LDFI_POP_STRATEGY")
+        .ok()
+        .and_then(|s| Strategy::parse(&s))
+        .unwrap_or(Strategy::Auto);
+    let ldfi = timed_search(program, &SearchParams { strategy, ..base.clone() })?;
     eprint!("ldfi {} | ", cell(&ldfi));
     let ex =
         timed_search(program, &SearchParams { strategy: Strategy::Exhaustive, ..base.clone() })?;

@@ -780,8 +780,9 @@ fn check_one(
         let replay = format!("ldfi run {} -t {} -f {}", p.files.join(" "), p.eot, p.eff);
         print!("{}", report::text::outcome(&p.program, &outcome, &p.bounds_text(), &replay));
         if let Some(r) = &outcome.race {
+            let plural = if r.other_executions == 1 { "" } else { "s" };
             println!(
-                "decided by {} ({} ran in alternation with it: {} executions)",
+                "decided by {} ({}, run in alternation with it, had done {} execution{plural})",
                 r.decided_by.name(),
                 r.other.name(),
                 r.other_executions

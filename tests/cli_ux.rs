@@ -234,3 +234,25 @@ fn timeout_takes_units() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("unknown unit"), "{}", stderr(&out));
 }
+
+/// `ldfi run ... | head -1`: the reader closes the pipe early; ldfi must end without the
+/// "failed printing to stdout" panic.
+#[test]
+fn a_closed_stdout_pipe_ends_quietly() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ldfi"))
+        .args(["run", "specs/consensus/paxos_molly.ded", "-t", "12", "-N", "a,b,c"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ldfi starts");
+    let mut first = [0u8; 16];
+    child.stdout.take().expect("stdout").read_exact(&mut first).expect("some output");
+    // The read end is dropped here: every later write of ldfi hits a closed pipe.
+    let mut err = String::new();
+    child.stderr.take().expect("stderr").read_to_string(&mut err).expect("stderr");
+    let status = child.wait().expect("ldfi ends");
+    assert!(!err.contains("panicked"), "ldfi panicked on a closed pipe:\n{err}");
+    assert_ne!(status.code(), Some(101), "exit code 101 is a panic");
+}
