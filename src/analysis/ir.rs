@@ -187,6 +187,28 @@ pub struct IrRule {
     pub text: String,
 }
 
+impl IrRule {
+    /// Bind the head's variables to the values a pattern fixes (`None` matches anything);
+    /// `None` when a constant in the head, or a variable bound twice, contradicts the
+    /// pattern (the rule cannot produce such a tuple). Shared by the search's encoding and
+    /// the why-not explanations.
+    pub fn bind_head(&self, pattern: &[Option<Value>]) -> Option<Vec<Option<Value>>> {
+        let mut binding = vec![None; self.nvars];
+        for (term, want) in self.head.iter().zip(pattern) {
+            let Some(want) = want else { continue };
+            match term {
+                HeadTerm::Expr(IrExpr::Var(v)) => match binding[*v as usize] {
+                    Some(old) if old != *want => return None,
+                    _ => binding[*v as usize] = Some(*want),
+                },
+                HeadTerm::Expr(IrExpr::Const(c)) if c != want => return None,
+                _ => {}
+            }
+        }
+        Some(binding)
+    }
+}
+
 /// The lowered, checked program.
 #[derive(Debug, Clone, Default)]
 pub struct Program {

@@ -524,7 +524,7 @@ impl<'a> Explainer<'a> {
                 _ if t <= 1 => continue,
                 _ => t - 1,
             };
-            let Some(binding) = bind_head(rule, pattern) else { continue };
+            let Some(binding) = rule.bind_head(pattern) else { continue };
             let mut fails = Vec::new();
             partial_join(program, self.f, rule, &rule.full.steps, 0, binding, body_t, &mut fails);
             let mut shown = BTreeSet::new();
@@ -774,23 +774,6 @@ impl<'a> Explainer<'a> {
 
 fn ground_of(run: &Run, id: TupleId) -> Pattern {
     ground(&run.tuples.rec(id).vals)
-}
-
-/// The variables a head pattern fixes (`None` when a constant in the head disagrees).
-fn bind_head(rule: &IrRule, pattern: &[Option<Value>]) -> Option<Vec<Option<Value>>> {
-    let mut binding = vec![None; rule.nvars];
-    for (term, p) in rule.head.iter().zip(pattern) {
-        let Some(v) = p else { continue };
-        match term {
-            HeadTerm::Expr(IrExpr::Var(x)) => match binding[*x as usize] {
-                Some(b) if b != *v => return None,
-                _ => binding[*x as usize] = Some(*v),
-            },
-            HeadTerm::Expr(IrExpr::Const(c)) if c != v => return None,
-            _ => {}
-        }
-    }
-    Some(binding)
 }
 
 /// Why a partial rule instance does not derive: its first literal without a match.

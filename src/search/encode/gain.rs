@@ -11,7 +11,7 @@
 use super::lineage::RunEncoding;
 use super::lower::Absence;
 use super::pattern::conditions_may_hold;
-use super::pattern::{at, atom_pattern, bind_head, determined, extend, matches, show_pattern};
+use super::pattern::{at, atom_pattern, determined, extend, matches, show_pattern};
 use super::statics::{domain_tuples, MAX_SPLIT, SATURATION_LIMIT};
 use super::{Encoder, Pattern};
 use crate::analysis::ir::{ArgPat, HeadTerm, IrRule, RelId, Value};
@@ -111,7 +111,7 @@ impl RunEncoding<'_> {
                 // gained from outside and derive P inside it: only the component as a whole
                 // has external causes, so no rule is narrowed by P there.
                 let binding = if head == q && !enc.recursive[scc as usize] {
-                    bind_head(rule, pattern)
+                    rule.bind_head(pattern)
                 } else {
                     Some(vec![None; rule.nvars])
                 };

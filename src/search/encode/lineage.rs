@@ -11,7 +11,7 @@
 //! survives or x gets a new derivation.
 
 use super::lower::{Absence, LOWER_DEPTH};
-use super::pattern::{at, atom_pattern, bind_head, matches};
+use super::pattern::{at, atom_pattern, matches};
 use super::{Encoder, Pattern, TupleKey};
 use crate::analysis::ir::{RelId, Sym, Value};
 use crate::eval::{Run, Source, TupleId};
@@ -280,7 +280,7 @@ impl<'r> RunEncoding<'r> {
                 if rule.agg.is_some() {
                     // An aggregate changes when its group gains a binding.
                     let head: Pattern = run.tuples.rec(id).vals.iter().map(|v| Some(*v)).collect();
-                    if let Some(binding) = bind_head(rule, &head) {
+                    if let Some(binding) = rule.bind_head(&head) {
                         let body_time =
                             if rule.ann == HeadAnn::None { head_time } else { head_time - 1 };
                         let atoms = std::rc::Rc::clone(&enc.atoms);

@@ -7,7 +7,7 @@
 use super::gain::MAX_INSTANCES;
 use super::lineage::RunEncoding;
 use super::pattern::extend;
-use super::pattern::{at, atom_pattern, bind_head, conditions_hold, determined, eval_bound};
+use super::pattern::{at, atom_pattern, conditions_hold, determined, eval_bound};
 use super::statics::{domain_tuples, MAX_SPLIT};
 use super::{Encoder, Pattern, TupleKey};
 use crate::analysis::ir::{ArgPat, HeadTerm, IrRule, RelId, Value};
@@ -140,7 +140,7 @@ impl RunEncoding<'_> {
             if body_t == 0 {
                 continue;
             }
-            let Some(binding) = bind_head(rule, &pattern) else { continue };
+            let Some(binding) = rule.bind_head(&pattern) else { continue };
             for (b, choice) in self.lower_instances(enc, rule, binding, body_t) {
                 if let Some(conds) =
                     self.instance_lower(enc, rule, &b, &choice, body_t, &vals, depth)
@@ -312,7 +312,7 @@ impl RunEncoding<'_> {
         }
         // The same bindings and no new one: every binding's atom gains nothing.
         let head: Pattern = self.run.tuples.rec(f.head).vals.iter().map(|v| Some(*v)).collect();
-        let binding = bind_head(rule, &head)?;
+        let binding = rule.bind_head(&head)?;
         let body_t = if rule.ann == HeadAnn::None { head_time } else { head_time - 1 };
         let atoms = std::rc::Rc::clone(&enc.atoms);
         let (pos, _) = &atoms[rule.id as usize];

@@ -3,7 +3,7 @@
 
 use super::Pattern;
 use crate::analysis::ir::Value;
-use crate::analysis::ir::{ArgPat, HeadTerm, IrExpr, IrRule, Program, RelId, Step, TimeRef};
+use crate::analysis::ir::{ArgPat, IrExpr, IrRule, Program, RelId, Step, TimeRef};
 
 /// False when a condition of the rule is certainly false under the binding (every variable
 /// it reads is bound); conditions that cannot be evaluated count as possibly true.
@@ -108,24 +108,6 @@ pub(super) fn at(time: TimeRef, body_t: u32) -> Option<u32> {
         TimeRef::At(a) if a <= body_t => Some(a),
         TimeRef::At(_) => None,
     }
-}
-
-/// Bind a rule's head variables to the values a pattern fixes; `None` when a constant in
-/// the head contradicts the pattern (the rule cannot produce such a tuple).
-pub(super) fn bind_head(rule: &IrRule, pattern: &[Option<Value>]) -> Option<Vec<Option<Value>>> {
-    let mut binding = vec![None; rule.nvars];
-    for (term, want) in rule.head.iter().zip(pattern) {
-        let Some(want) = want else { continue };
-        match term {
-            HeadTerm::Expr(IrExpr::Var(v)) => match binding[*v as usize] {
-                Some(old) if old != *want => return None,
-                _ => binding[*v as usize] = Some(*want),
-            },
-            HeadTerm::Expr(IrExpr::Const(c)) if c != want => return None,
-            _ => {}
-        }
-    }
-    Some(binding)
 }
 
 /// The pattern of a body atom under a partial binding of the rule's variables.
