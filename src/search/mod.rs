@@ -397,7 +397,7 @@ const WORK_PER_LEARNED_FIRING: u64 = 20;
 /// SAT solver propagations per work unit.
 const PROPAGATIONS_PER_WORK: u64 = 8;
 /// How far ahead in work one strategy may get before the other takes its turn.
-const SLICE: u64 = 50_000;
+const SLICE: u64 = 10_000;
 /// How much each side's work counts on the shared clock (ldfi, exhaustive): the exhaustive
 /// search gets two units for each of ldfi's. Where ldfi wins it usually wins by 10x to
 /// 1000x, so tripling its time costs little; where exhaustive wins (ldfi's hypotheses are
