@@ -187,6 +187,37 @@ pub struct IrRule {
     pub text: String,
 }
 
+impl IrExpr {
+    /// The value under a partial binding of the rule's variables; `None` when a variable is
+    /// unbound or the arithmetic fails (the evaluator reports those). Shared by the search's
+    /// encoding and the why-not explanations.
+    pub fn eval_partial(&self, binding: &[Option<Value>]) -> Option<Value> {
+        match self {
+            IrExpr::Var(v) => binding[*v as usize],
+            IrExpr::Const(c) => Some(*c),
+            IrExpr::Neg(a) => match a.eval_partial(binding)? {
+                Value::Int(x) => x.checked_neg().map(Value::Int),
+                Value::Sym(_) => None,
+            },
+            IrExpr::Bin(op, a, b) => {
+                let (Value::Int(x), Value::Int(y)) =
+                    (a.eval_partial(binding)?, b.eval_partial(binding)?)
+                else {
+                    return None;
+                };
+                match op {
+                    BinOp::Add => x.checked_add(y),
+                    BinOp::Sub => x.checked_sub(y),
+                    BinOp::Mul => x.checked_mul(y),
+                    BinOp::Div => x.checked_div(y),
+                    BinOp::Mod => x.checked_rem(y),
+                }
+                .map(Value::Int)
+            }
+        }
+    }
+}
+
 impl IrRule {
     /// Bind the head's variables to the values a pattern fixes (`None` matches anything);
     /// `None` when a constant in the head, or a variable bound twice, contradicts the

@@ -810,7 +810,7 @@ fn partial_join(
         if rule.ann == HeadAnn::Async {
             let from = value_of(rule.location, &binding);
             let to = match rule.head.first() {
-                Some(HeadTerm::Expr(e)) => eval_bound(e, &binding),
+                Some(HeadTerm::Expr(e)) => e.eval_partial(&binding),
                 _ => None,
             };
             if let (Some(Value::Sym(a)), Some(Value::Sym(b))) = (from, to) {
@@ -862,7 +862,7 @@ fn partial_join(
             partial_join(program, run, rule, steps, i + 1, binding, t, out);
         }
         Step::Filter { lhs, op, rhs } => {
-            let (a, b) = (eval_bound(lhs, &binding), eval_bound(rhs, &binding));
+            let (a, b) = (lhs.eval_partial(&binding), rhs.eval_partial(&binding));
             if let (Some(a), Some(b)) = (a, b) {
                 if !compare(program, a, *op, b) {
                     let show = |e: &IrExpr| show_expr(program, rule, e, &binding);
@@ -885,34 +885,6 @@ fn value_of(a: ArgPat, binding: &[Option<Value>]) -> Option<Value> {
         ArgPat::Const(c) => Some(c),
         ArgPat::Bind(v) | ArgPat::Check(v) => binding[v as usize],
         ArgPat::Wild => None,
-    }
-}
-
-/// An expression's value under a partial binding (`None` when a variable is unbound or the
-/// arithmetic fails).
-fn eval_bound(e: &IrExpr, binding: &[Option<Value>]) -> Option<Value> {
-    use crate::syntax::ast::BinOp;
-    match e {
-        IrExpr::Var(v) => binding[*v as usize],
-        IrExpr::Const(c) => Some(*c),
-        IrExpr::Neg(a) => match eval_bound(a, binding)? {
-            Value::Int(x) => x.checked_neg().map(Value::Int),
-            Value::Sym(_) => None,
-        },
-        IrExpr::Bin(op, a, b) => {
-            let (Value::Int(x), Value::Int(y)) = (eval_bound(a, binding)?, eval_bound(b, binding)?)
-            else {
-                return None;
-            };
-            let r = match op {
-                BinOp::Add => x.checked_add(y),
-                BinOp::Sub => x.checked_sub(y),
-                BinOp::Mul => x.checked_mul(y),
-                BinOp::Div => x.checked_div(y),
-                BinOp::Mod => x.checked_rem(y),
-            };
-            r.map(Value::Int)
-        }
     }
 }
 

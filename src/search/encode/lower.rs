@@ -7,7 +7,7 @@
 use super::gain::MAX_INSTANCES;
 use super::lineage::RunEncoding;
 use super::pattern::extend;
-use super::pattern::{at, atom_pattern, conditions_hold, determined, eval_bound};
+use super::pattern::{at, atom_pattern, conditions_hold, determined};
 use super::statics::{domain_tuples, MAX_SPLIT};
 use super::{Encoder, Pattern, TupleKey};
 use crate::analysis::ir::{ArgPat, HeadTerm, IrRule, RelId, Value};
@@ -216,7 +216,7 @@ impl RunEncoding<'_> {
     ) -> Option<Vec<Lit>> {
         for (term, v) in rule.head.iter().zip(head) {
             let HeadTerm::Expr(e) = term else { return None };
-            if eval_bound(e, binding)? != *v {
+            if e.eval_partial(binding)? != *v {
                 return None;
             }
         }

@@ -44,7 +44,7 @@ fn condition(
     binding: &[Option<Value>],
 ) -> Option<bool> {
     use crate::syntax::ast::CmpOp;
-    let (a, b) = (eval_bound(lhs, binding)?, eval_bound(rhs, binding)?);
+    let (a, b) = (lhs.eval_partial(binding)?, rhs.eval_partial(binding)?);
     Some(match op {
         CmpOp::Eq => a == b,
         CmpOp::Ne => a != b,
@@ -59,34 +59,6 @@ fn condition(
             }
         }
     })
-}
-
-/// The value of an expression under a partial binding; `None` when a variable is unbound
-/// or the arithmetic fails (the evaluator reports those).
-pub(super) fn eval_bound(e: &IrExpr, binding: &[Option<Value>]) -> Option<Value> {
-    use crate::syntax::ast::BinOp;
-    match e {
-        IrExpr::Var(v) => binding[*v as usize],
-        IrExpr::Const(c) => Some(*c),
-        IrExpr::Neg(a) => match eval_bound(a, binding)? {
-            Value::Int(x) => x.checked_neg().map(Value::Int),
-            Value::Sym(_) => None,
-        },
-        IrExpr::Bin(op, a, b) => {
-            let (Value::Int(x), Value::Int(y)) = (eval_bound(a, binding)?, eval_bound(b, binding)?)
-            else {
-                return None;
-            };
-            match op {
-                BinOp::Add => x.checked_add(y),
-                BinOp::Sub => x.checked_sub(y),
-                BinOp::Mul => x.checked_mul(y),
-                BinOp::Div => x.checked_div(y),
-                BinOp::Mod => x.checked_rem(y),
-            }
-            .map(Value::Int)
-        }
-    }
 }
 
 pub(super) fn show_pattern(program: &Program, rel: RelId, pattern: &[Option<Value>]) -> String {
