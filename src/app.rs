@@ -604,9 +604,14 @@ pub fn search_params(p: &Prepared, strategy: Strategy, args: &CheckArgs) -> Sear
         all: args.all,
         negative_support: !args.no_negative_support,
         tuple_cap: args.tuple_cap,
-        jobs: args.jobs.unwrap_or(1).max(1),
+        jobs: args.jobs.unwrap_or_else(default_jobs).max(1),
         ..p.search_params(strategy)
     }
+}
+
+/// `--jobs` when not given: the machine's cores (the output does not depend on it).
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn strategy_of(args: &CheckArgs, header: Option<&HeaderConfig>) -> Result<Strategy, String> {
@@ -782,7 +787,7 @@ fn check_one(
         if let Some(r) = &outcome.race {
             let plural = if r.other_executions == 1 { "" } else { "s" };
             println!(
-                "decided by {} ({}, run in alternation with it, had done {} execution{plural})",
+                "decided by {} (with less work than {}, which had done {} execution{plural} by then)",
                 r.decided_by.name(),
                 r.other.name(),
                 r.other_executions

@@ -156,7 +156,8 @@ pub struct CheckArgs {
     /// Keep searching after the first counterexample and report all of them.
     #[arg(long)]
     pub all: bool,
-    /// Worker threads.
+    /// Worker threads (default: the machine's cores). With `auto` and two or more, ldfi
+    /// and the exhaustive search run at once; the output is the same for any N.
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
     #[command(flatten)]

@@ -251,7 +251,7 @@ impl<'p> Driver<'p> {
     /// strategy decided (this call is also where the turn passes to it).
     fn out_of_budget(&mut self) -> bool {
         if let Some(p) = self.pacer {
-            if !p.tick(self.work()) {
+            if !p.tick(self.work(), self.stats.executions) {
                 self.budget = Some("the other strategy decided first".into());
                 return true;
             }
@@ -396,22 +396,27 @@ const WORK_PER_MEMO_HIT: u64 = 4;
 const WORK_PER_LEARNED_FIRING: u64 = 20;
 /// SAT solver propagations per work unit.
 const PROPAGATIONS_PER_WORK: u64 = 8;
-/// How far ahead in work one strategy may get before the other takes its turn.
+/// On one core: how far ahead in work one strategy may get before the other takes its turn.
 const SLICE: u64 = 10_000;
 /// How much each side's work counts on the shared clock (ldfi, exhaustive): the exhaustive
-/// search gets two units for each of ldfi's. Where ldfi wins it usually wins by 10x to
-/// 1000x, so tripling its time costs little; where exhaustive wins (ldfi's hypotheses are
-/// dear) the margin is smaller (measured: `auto` takes 1.4 to 2.6 times its CPU time there).
+/// search gets two units for each of ldfi's. Measured, this makes both sides' weighted work
+/// grow at about the same rate in wall time (ldfi 750 to 1,600 weighted units per ms,
+/// exhaustive 900 to 1,200, on the synod, our Paxos, 3PC and the broadcasts), so the loser
+/// reaches the winner's work at about the time the winner finishes.
 const CLOCK_WEIGHT: [u64; 2] = [2, 1];
 
-/// `auto`: ldfi and the memoized exhaustive search take turns on one logical clock of
+/// `auto`: ldfi and the memoized exhaustive search run on one logical clock of
 /// deterministic work (firings, simulated timesteps, memo lookups, encoded lineage, solver
-/// propagations: [`Driver::work`]); only one of them computes at any moment, and it hands
-/// over once it is [`SLICE`] units ahead (ldfi's work counts double: [`CLOCK_WEIGHT`]). The first to reach a verdict decides and the other
-/// stops at its next turn. The schedule depends only on the work counts, never on timing or
-/// on `--jobs`, so the output is the same on every machine; the wall time is at most about
-/// a small multiple of the faster strategy's (BENCHMARKS.md, "auto"). Where exhaustive decides, its baseline and counterexamples
-/// are replayed with lineage so that reports explain them like ldfi's.
+/// propagations: [`Driver::work`], ldfi's counting double: [`CLOCK_WEIGHT`]). **The
+/// strategy that reaches a verdict with less work decides** (ldfi on a tie); the other
+/// stops as soon as its own work passes the winner's. That rule depends only on work
+/// counts, never on timing, so the outcome is the same on every machine and for any
+/// `--jobs`. What `--jobs` changes is only how the two share the machine: with one job
+/// they take turns on one core (the one behind computes; it hands over once it is
+/// [`SLICE`] units ahead), with two or more they run at once on two cores, and the wall
+/// time is about the faster strategy's alone (BENCHMARKS.md, "auto"). Where exhaustive
+/// decides, its baseline and counterexamples are replayed with lineage so that reports
+/// explain them like ldfi's.
 fn race(
     program: &Program,
     params: &SearchParams,
@@ -419,9 +424,12 @@ fn race(
     stop: &AtomicBool,
 ) -> Result<Outcome, EvalError> {
     let started = Instant::now();
-    let baton = Baton::default();
-    let ld_params = SearchParams { strategy: Strategy::Ldfi, ..params.clone() };
-    let ex_params = SearchParams { strategy: Strategy::Exhaustive, ..params.clone() };
+    let alternate = params.jobs <= 1;
+    let baton = Baton::new(alternate);
+    // Running at once, the exhaustive side takes one of the workers.
+    let jobs = if alternate { 1 } else { params.jobs - 1 };
+    let ld_params = SearchParams { strategy: Strategy::Ldfi, jobs, ..params.clone() };
+    let ex_params = SearchParams { strategy: Strategy::Exhaustive, jobs: 1, ..params.clone() };
     let (ld, ex) = std::thread::scope(|s| {
         let ex = s.spawn(|| {
             let pacer = Pacer { baton: &baton, me: 1 };
@@ -432,13 +440,13 @@ fn race(
         let ex = ex.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (ld, ex)
     });
-    let turns = baton.state.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    // Without a decisive verdict (both out of budget), ldfi's partial outcome is reported.
-    let decider = turns.decided.unwrap_or(0);
-    let (mut outcome, other, strategies) = if decider == 0 {
-        (ld?, ex, (Strategy::Ldfi, Strategy::Exhaustive))
+    let turns = baton.state.lock().unwrap_or_else(|e| e.into_inner());
+    // Without a verdict (both out of budget), ldfi's partial outcome is reported.
+    let decider = turns.decider().unwrap_or(0);
+    let (mut outcome, strategies) = if decider == 0 {
+        (ld?, (Strategy::Ldfi, Strategy::Exhaustive))
     } else {
-        (ex?, ld, (Strategy::Exhaustive, Strategy::Ldfi))
+        (ex?, (Strategy::Exhaustive, Strategy::Ldfi))
     };
     if decider == 1 {
         outcome.baseline = evaluate(program, params, &Scenario::default(), true)?.0;
@@ -447,32 +455,97 @@ fn race(
         }
     }
     outcome.stats.total_time = started.elapsed();
+    let reached = turns.verdict_at[decider].unwrap_or(turns.work[decider]);
+    let (other_executions, other_work) = turns.history_at(1 - decider, reached);
     outcome.race = Some(Race {
         decided_by: strategies.0,
         other: strategies.1,
-        other_executions: other.map_or(0, |o| o.stats.executions),
-        work: (turns.work[decider], turns.work[1 - decider]),
+        other_executions,
+        work: (reached / CLOCK_WEIGHT[decider], other_work / CLOCK_WEIGHT[1 - decider]),
     });
     Ok(outcome)
 }
 
-/// The turn-taking state of an `auto` search.
-#[derive(Default)]
+/// The shared state of an `auto` search.
 struct Baton {
     state: std::sync::Mutex<Turns>,
     turn_changed: std::sync::Condvar,
 }
 
+impl Baton {
+    fn new(alternate: bool) -> Baton {
+        Baton {
+            state: std::sync::Mutex::new(Turns { alternate, ..Turns::default() }),
+            turn_changed: std::sync::Condvar::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 struct Turns {
-    /// Whose turn it is (0 = ldfi, 1 = exhaustive).
+    /// One core: the sides take turns (else both run at once).
+    alternate: bool,
+    /// Whose turn it is when alternating (0 = ldfi, 1 = exhaustive).
     holder: usize,
-    /// Work each has done so far.
+    /// Weighted work each has done so far.
     work: [u64; 2],
     /// Which have ended.
     ended: [bool; 2],
-    /// The first to end with a verdict.
-    decided: Option<usize>,
+    /// The weighted work at which each side reached its verdict (`None`: no verdict yet, or
+    /// it ended without one).
+    verdict_at: [Option<u64>; 2],
+    /// (weighted work, executions) at each side's budget checks, oldest first, for what the
+    /// loser had done when its work reached the winner's. Entries no verdict can need any
+    /// more (superseded below the other side's current work) are dropped.
+    history: [Vec<(u64, u64)>; 2],
+}
+
+impl Turns {
+    /// The other side reached a verdict with less work than `me` has now done (or as much,
+    /// when `me` is the exhaustive side, which loses ties): `me` can no longer win.
+    fn beaten(&self, me: usize) -> bool {
+        self.verdict_at[1 - me].is_some_and(|w| {
+            if me == 0 {
+                self.work[me] > w
+            } else {
+                self.work[me] >= w
+            }
+        })
+    }
+
+    /// The side that reached a verdict with less weighted work (ldfi on a tie).
+    fn decider(&self) -> Option<usize> {
+        match self.verdict_at {
+            [Some(a), Some(b)] => Some(if a <= b { 0 } else { 1 }),
+            [Some(_), None] => Some(0),
+            [None, Some(_)] => Some(1),
+            [None, None] => None,
+        }
+    }
+
+    /// Record a budget check of `me`: its executions so far at its current work.
+    fn note(&mut self, me: usize, executions: u64) {
+        let (w, floor) = (self.work[me], self.work[1 - me]);
+        let h = &mut self.history[me];
+        if h.last().is_none_or(|&(_, e)| e != executions) {
+            h.push((w, executions));
+        }
+        // The other side's verdict, if any, comes at or above its current work: only the
+        // last entry at or below it can still be asked for, and those after it.
+        if h.len() > 64 {
+            let keep = h.partition_point(|&(hw, _)| hw <= floor).saturating_sub(1);
+            h.drain(..keep);
+        }
+    }
+
+    /// (executions, weighted work) of `side` at its last budget check at or below work `w`.
+    fn history_at(&self, side: usize, w: u64) -> (u64, u64) {
+        let h = &self.history[side];
+        match h.partition_point(|&(hw, _)| hw <= w) {
+            0 => (0, 0),
+            i => (h[i - 1].1, h[i - 1].0),
+        }
+    }
 }
 
 /// One strategy's side of the [`Baton`].
@@ -493,36 +566,39 @@ impl Pacer<'_> {
         EndTurn { pacer: self, decisive: false, work: 0 }
     }
 
-    /// Block until it is this side's turn, the other has ended, or a verdict is in.
+    /// When alternating, block until it is this side's turn or the other has ended.
     fn wait_turn<'g>(
         &'g self,
         mut st: std::sync::MutexGuard<'g, Turns>,
     ) -> std::sync::MutexGuard<'g, Turns> {
         let other = 1 - self.me;
-        while st.holder != self.me && !st.ended[other] && st.decided.is_none() {
+        while st.alternate && st.holder != self.me && !st.ended[other] {
             st = self.baton.turn_changed.wait(st).unwrap_or_else(|e| e.into_inner());
         }
         st
     }
 
-    /// Report the work done so far; hand the turn over when [`SLICE`] ahead of the other.
-    /// False when the other strategy has decided (this one must stop).
-    fn tick(&self, work: u64) -> bool {
+    /// Report the (unweighted) work and executions so far; when alternating, hand the turn
+    /// over when [`SLICE`] ahead of the other. False when the other side has won (this one
+    /// must stop).
+    fn tick(&self, work: u64, executions: u64) -> bool {
+        let me = self.me;
         let mut st = self.lock();
-        st.work[self.me] = work;
-        let other = 1 - self.me;
-        let ahead = work * CLOCK_WEIGHT[self.me] > st.work[other] * CLOCK_WEIGHT[other] + SLICE;
-        if st.decided.is_none() && !st.ended[other] && ahead {
+        st.work[me] = work * CLOCK_WEIGHT[me];
+        st.note(me, executions);
+        let other = 1 - me;
+        if st.alternate && !st.ended[other] && st.work[me] > st.work[other] + SLICE {
             st.holder = other;
             self.baton.turn_changed.notify_all();
             st = self.wait_turn(st);
         }
-        st.decided.is_none()
+        !st.beaten(me)
     }
 }
 
 /// Ends one side of an `auto` search when dropped (on every return path, errors included):
-/// records whether it reached a verdict and gives the other side the turn for good.
+/// records whether it reached a verdict, and at what work, and gives the other side the
+/// turn for good.
 struct EndTurn<'b> {
     pacer: &'b Pacer<'b>,
     decisive: bool,
@@ -534,9 +610,9 @@ impl Drop for EndTurn<'_> {
         let me = self.pacer.me;
         let mut st = self.pacer.lock();
         st.ended[me] = true;
-        st.work[me] = st.work[me].max(self.work);
-        if self.decisive && st.decided.is_none() {
-            st.decided = Some(me);
+        st.work[me] = st.work[me].max(self.work * CLOCK_WEIGHT[me]);
+        if self.decisive {
+            st.verdict_at[me] = Some(st.work[me]);
         }
         st.holder = 1 - me;
         self.pacer.baton.turn_changed.notify_all();
@@ -1320,8 +1396,8 @@ mod tests {
         }
     }
 
-    /// The strategy that needs clearly less work alone decides the race (work, not wall
-    /// time: the schedule is deterministic).
+    /// The strategy that needs less (weighted) work alone decides the race, one core or
+    /// two: work, not wall time, so the outcome is deterministic.
     #[test]
     fn auto_lets_the_cheaper_strategy_decide() {
         let mut seen = BTreeSet::new();
@@ -1329,28 +1405,29 @@ mod tests {
             ("specs/consensus/paxos.ded", 8, 3, 1, None),
             ("specs/broadcast/redundant.ded", 8, 6, 1, None),
             ("specs/consensus/paxos_molly.ded", 6, 3, 1, Some(["a", "b", "c"])),
+            ("specs/commit/3pc.ded", 9, 7, 1, None),
         ] {
             let mut p = load(path);
             let mut params = auto_params(&p, eot, eff, crashes, 1);
             if let Some(names) = nodes {
                 params.nodes = names.iter().map(|n| p.symbols.intern(n)).collect();
             }
-            let o = search(&p, &params, None).expect("auto");
             let alone = |strategy| {
                 search(&p, &SearchParams { strategy, ..params.clone() }, None).expect("search")
             };
-            let (ld, ex) =
-                (alone(Strategy::Ldfi).stats.work, alone(Strategy::Exhaustive).stats.work);
-            let race = o.race.expect("race");
-            let (ld, ex) = (ld * CLOCK_WEIGHT[0], ex * CLOCK_WEIGHT[1]);
-            if ld.max(ex) > 3 * ld.min(ex) + 2 * SLICE {
-                let cheaper = if ld < ex { Strategy::Ldfi } else { Strategy::Exhaustive };
-                assert_eq!(
-                    race.decided_by, cheaper,
-                    "{path}: work alone ldfi {ld}, exhaustive {ex}"
-                );
-                seen.insert(cheaper.name());
+            let (ld, ex) = (alone(Strategy::Ldfi), alone(Strategy::Exhaustive));
+            let (wl, wx) = (ld.stats.work * CLOCK_WEIGHT[0], ex.stats.work * CLOCK_WEIGHT[1]);
+            let cheaper = if wl <= wx { Strategy::Ldfi } else { Strategy::Exhaustive };
+            for jobs in [1, 2] {
+                let o = search(&p, &SearchParams { jobs, ..params.clone() }, None).expect("auto");
+                let race = o.race.expect("race");
+                let what = format!("{path} jobs {jobs}: ldfi {wl}, exhaustive {wx}");
+                assert_eq!(race.decided_by, cheaper, "{what}");
+                let winner = if cheaper == Strategy::Ldfi { &ld } else { &ex };
+                assert_eq!(o.stats.executions, winner.stats.executions, "{what}");
+                assert_eq!(o.verdict, winner.verdict, "{what}");
             }
+            seen.insert(cheaper.name());
         }
         assert_eq!(seen.len(), 2, "expected clear wins for both strategies, saw {seen:?}");
     }
