@@ -247,6 +247,25 @@ pub fn run(program: &Program, params: &RunParams, scenario: &Scenario) -> Result
     Ok(engine.finish())
 }
 
+/// Every tuple that can exist at each timestep in *any* run of the program within the bounds
+/// (an over-approximation of all fault scenarios at once, used to prune the search): every
+/// message is delivered, every crash tuple a scenario could supply is present, `notin`
+/// always succeeds, a `count` takes every value from 1 to its group's size and a `min` or
+/// `max` every value of its group. Faults only remove messages and add crash tuples, so by
+/// induction over time and strata each tuple of a real run is one of these. `None` when the
+/// program has a `sum` (whose values this cannot bound), or the evaluation errs or holds
+/// more than `cap` tuples at a timestep.
+pub fn possible(program: &Program, params: &RunParams, crashes: bool, cap: usize) -> Option<Run> {
+    let params = RunParams { lineage: false, tuple_cap: cap, ..params.clone() };
+    let scenario = Scenario::default();
+    let mut engine = Engine::new(program, &params, &scenario);
+    engine.over = Some(crashes);
+    for t in 1..=params.eot {
+        engine.step(t).ok()?;
+    }
+    Some(engine.finish())
+}
+
 /// The state of a run entering a timestep: everything the rest of the run depends on, for a
 /// fixed crash set and whatever omissions are chosen from this timestep on. Program facts
 /// of later timesteps and the crash oracle come from the program and the scenario, so they
@@ -534,6 +553,9 @@ struct Engine<'p> {
     warnings: Vec<String>,
     warned: FxHashSet<Value>,
     round: u32,
+    /// Over-approximate every run at once (see [`possible`]); `Some(true)` when crashes are
+    /// possible.
+    over: Option<bool>,
 }
 
 impl<'p> Engine<'p> {
@@ -553,6 +575,7 @@ impl<'p> Engine<'p> {
             warnings: Vec::new(),
             warned: FxHashSet::default(),
             round: 0,
+            over: None,
         }
     }
 
@@ -657,9 +680,19 @@ impl<'p> Engine<'p> {
                 Derivation { source: p.source, body: &p.body, negs: &p.negs, msg: p.msg },
             )?;
         }
+        let every_crash: Vec<(Sym, u32)> = match self.over {
+            Some(true) => self
+                .params
+                .nodes
+                .iter()
+                .flat_map(|&c| (1..=self.params.eot).map(move |ct| (c, ct)))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let crashes = if self.over.is_some() { &every_crash } else { &self.scenario.crashes };
         if let Some(crash) = program.crash_rel {
             for &n in &self.params.nodes {
-                for &(c, ct) in &self.scenario.crashes {
+                for &(c, ct) in crashes {
                     let vals = [Value::Sym(n), Value::Sym(c), Value::Int(ct as i64)];
                     self.add(
                         crash,
@@ -869,6 +902,7 @@ impl<'p> Engine<'p> {
             out: Out::new(rule.head.len()),
             rows: Vec::new(),
             firings: 0,
+            over: self.over.is_some(),
         };
         ctx.join(&plan.steps, 0)?;
         self.firings += ctx.firings;
@@ -915,6 +949,9 @@ struct JoinCtx<'a> {
     out: Out,
     rows: Vec<AggRow>,
     firings: u64,
+    /// Over-approximating (see [`possible`]): `notin` succeeds, aggregates take every
+    /// value a subset of the group can give.
+    over: bool,
 }
 
 impl<'a> JoinCtx<'a> {
@@ -973,6 +1010,7 @@ impl<'a> JoinCtx<'a> {
                 self.keys[i] = kbuf;
                 Ok(())
             }
+            Step::Absent { .. } if self.over => self.join(steps, i + 1),
             Step::Absent { rel, time, args, key, .. } => {
                 let found = match self.store_for(*rel, *time) {
                     None => false,
@@ -1118,6 +1156,16 @@ impl<'a> JoinCtx<'a> {
         }
         let mut out = Out::new(self.rule.head.len());
         for (key, group) in groups {
+            if self.over {
+                self.possible_results(
+                    kind,
+                    &key[usize::from(per_sender)..],
+                    &group,
+                    pos,
+                    &mut out,
+                )?;
+                continue;
+            }
             let result = self.fold(kind, &group.values)?;
             let mut g = key.into_iter().skip(usize::from(per_sender));
             for i in 0..self.rule.head.len() {
@@ -1132,6 +1180,36 @@ impl<'a> JoinCtx<'a> {
             }
         }
         Ok(out)
+    }
+
+    /// Over-approximating: one head per value the aggregate of a non-empty subset of the
+    /// group's bindings can take (a `count` 1..=n, a `min` or `max` any of the values).
+    fn possible_results(
+        &self,
+        kind: AggKind,
+        group_vals: &[Value],
+        group: &AggGroup,
+        pos: usize,
+        out: &mut Out,
+    ) -> Result<(), EvalError> {
+        let results: Vec<Value> = match kind {
+            AggKind::Count => (1..=group.values.len() as i64).map(Value::Int).collect(),
+            AggKind::Min | AggKind::Max => {
+                let mut v = group.values.clone();
+                v.sort_unstable();
+                v.dedup();
+                v
+            }
+            AggKind::Sum => return Err(self.error("sum<> cannot be over-approximated".into())),
+        };
+        for result in results {
+            let mut g = group_vals.iter();
+            for i in 0..self.rule.head.len() {
+                out.vals.push(if i == pos { result } else { *g.next().unwrap_or(&Value::Int(0)) });
+            }
+            out.senders.push(group.sender);
+        }
+        Ok(())
     }
 
     fn fold(&self, kind: AggKind, values: &[Value]) -> Result<Value, EvalError> {

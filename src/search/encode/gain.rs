@@ -10,8 +10,8 @@
 
 use super::lineage::RunEncoding;
 use super::lower::Absence;
-use super::pattern::conditions_may_hold;
 use super::pattern::{at, atom_pattern, determined, extend, matches, show_pattern};
+use super::pattern::{conditions_hold, conditions_may_hold};
 use super::statics::{domain_tuples, MAX_SPLIT, SATURATION_LIMIT};
 use super::{Encoder, Pattern};
 use crate::analysis::ir::{ArgPat, HeadTerm, IrRule, RelId, Value};
@@ -25,6 +25,14 @@ struct Instance<'a> {
     /// The rule derives the relation being asked about (else another of its component).
     derives_q: bool,
     body_t: u32,
+}
+
+/// How an aggregate's extreme can reach a wanted value (see `extreme_move`).
+enum Move {
+    /// Only by a new binding beyond the run's extreme.
+    Gain,
+    /// Only by losing every binding of the run beyond this value.
+    Shed(Value),
 }
 
 /// Most rule instances one rule is split into by its stable atoms.
@@ -57,6 +65,11 @@ impl RunEncoding<'_> {
         let key = (q, Pattern::from(pattern), t);
         if let Some(&g) = self.gain.get(&key) {
             return g;
+        }
+        // No run within the bounds can have such a tuple.
+        if !enc.possible(q, pattern, t) {
+            self.gain.insert(key, None);
+            return None;
         }
         // An open pattern over small known domains: only its absent tuples can appear, and
         // each of them binds more of the rules that could derive it.
@@ -241,11 +254,22 @@ impl RunEncoding<'_> {
         let mut impossible = false;
         // A count can only reach a value at or above its current one by gaining a
         // binding, and one below it only by losing one.
-        let (gain_like, loss_like) = match self.count_direction(enc, rule, derives_q, pattern, t) {
-            Some(std::cmp::Ordering::Less) => (false, true),
-            Some(_) => (true, false),
-            None => (true, true),
-        };
+        let (mut gain_like, mut loss_like) =
+            match self.count_direction(enc, rule, derives_q, pattern, t) {
+                Some(std::cmp::Ordering::Less) => (false, true),
+                Some(_) => (true, false),
+                None => (true, true),
+            };
+        // A `max` (`min`) only rises (falls) by gaining a binding, and only falls (rises) to
+        // the wanted value when every binding of the run beyond it is lost.
+        match self.extreme_move(enc, rule, derives_q, pattern, t) {
+            Some(Move::Gain) => loss_like = false,
+            Some(Move::Shed(want)) => {
+                gain_like = false;
+                required.extend(self.bindings_beyond(enc, rule, binding, body_t, want));
+            }
+            None => {}
+        }
         for (i, &(p, time)) in rule.positives.iter().enumerate() {
             let Some(pt) = at(time, body_t) else { continue };
             let pat = atom_pattern(&pos[i], binding);
@@ -351,6 +375,92 @@ impl RunEncoding<'_> {
         required.extend(alive);
         required.extend(still);
         Some(enc.and_var(required))
+    }
+
+    /// For a `max` or `min` rule deriving q (and only it) whose pattern fixes the extreme
+    /// of a group the run has, how the wanted value can come about: by a new binding beyond
+    /// the run's extreme, or by shedding every binding of the run beyond the wanted value.
+    /// `None` when unknown (equal values, incomparable ones, another rule for q).
+    fn extreme_move(
+        &self,
+        enc: &Encoder,
+        rule: &IrRule,
+        derives_q: bool,
+        pattern: &[Option<Value>],
+        t: u32,
+    ) -> Option<Move> {
+        let col = rule.agg.filter(|_| derives_q)?;
+        let kind = match rule.head.get(col) {
+            Some(HeadTerm::Agg(k @ (AggKind::Max | AggKind::Min), _)) => *k,
+            _ => return None,
+        };
+        if enc.program.rules_by_head[rule.head_rel as usize].len() != 1 {
+            return None;
+        }
+        let want = pattern.get(col).copied().flatten()?;
+        let id = self.group_tuple(rule.head_rel, pattern, col, t)?;
+        let have = self.run.tuples.rec(id).vals[col];
+        let ord = enc.program.symbols.compare(want, have)?;
+        match (kind, ord) {
+            (_, std::cmp::Ordering::Equal) => None,
+            (AggKind::Max, std::cmp::Ordering::Greater)
+            | (AggKind::Min, std::cmp::Ordering::Less) => Some(Move::Gain),
+            _ => Some(Move::Shed(want)),
+        }
+    }
+
+    /// b(x) of every tuple x of the run that certainly is a binding of the aggregate rule's
+    /// group (under `binding`) with a value beyond `want` (above it for `max`, below for
+    /// `min`): they must all be lost for the extreme to reach `want`. Only for a rule whose
+    /// one unstable positive atom carries the aggregated variable and which negates nothing
+    /// (a binding then holds exactly when that atom's tuple does); otherwise, or for tuples
+    /// whose conditions cannot be decided, nothing is required (which is weaker, never
+    /// wrong).
+    fn bindings_beyond(
+        &mut self,
+        enc: &mut Encoder,
+        rule: &IrRule,
+        binding: &[Option<Value>],
+        body_t: u32,
+        want: Value,
+    ) -> Vec<Lit> {
+        let Some(col) = rule.agg else { return Vec::new() };
+        let Some(&HeadTerm::Agg(kind, var)) = rule.head.get(col) else { return Vec::new() };
+        if !rule.negatives.is_empty() {
+            return Vec::new();
+        }
+        let atoms = std::rc::Rc::clone(&enc.atoms);
+        let (pos, _) = &atoms[rule.id as usize];
+        let unstable: Vec<usize> = (0..rule.positives.len())
+            .filter(|&i| !enc.stable[rule.positives[i].0 as usize])
+            .collect();
+        let [i] = unstable[..] else { return Vec::new() };
+        let (p, time) = rule.positives[i];
+        let Some(pt) = at(time, body_t) else { return Vec::new() };
+        let pat = atom_pattern(&pos[i], binding);
+        let mut out = Vec::new();
+        for id in self.matching(p, &pat, pt) {
+            let vals = self.run.tuples.rec(id).vals.clone();
+            let Some(b) = extend(binding, &pos[i], &vals) else { continue };
+            let Some(value) = b[var as usize] else { continue };
+            let beyond = match (kind, enc.program.symbols.compare(value, want)) {
+                (AggKind::Max, Some(o)) => o.is_gt(),
+                (AggKind::Min, Some(o)) => o.is_lt(),
+                _ => false,
+            };
+            if !beyond || conditions_hold(enc.program, rule, &b) != Some(true) {
+                continue;
+            }
+            // The stable atoms are the same in every run: the binding needs a match.
+            let stable_ok = (0..rule.positives.len()).filter(|&j| j != i).all(|j| {
+                let (sr, st) = rule.positives[j];
+                at(st, body_t).is_some_and(|st| self.has_match(sr, &atom_pattern(&pos[j], &b), st))
+            });
+            if stable_ok {
+                out.push(self.tuple_var(enc, id));
+            }
+        }
+        out
     }
 
     /// For a `count` rule deriving q whose pattern fixes the count of a group the run has:

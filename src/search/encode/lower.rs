@@ -56,6 +56,10 @@ impl RunEncoding<'_> {
                 Absence::Needs(Vec::new())
             };
         }
+        // No run within the bounds can have a matching tuple.
+        if !enc.possible(q, pattern, t) {
+            return Absence::Needs(Vec::new());
+        }
         let Some(cands) = domain_tuples(enc, q, pattern, MAX_SPLIT) else {
             return Absence::Unknown;
         };

@@ -100,7 +100,16 @@ pub struct Encoder<'p> {
     /// Shared across runs (see [`Encoder::learn`]): b(x) and h(x) of every tuple by
     /// identity, the definition literals by what they define, and the clauses added.
     shared: Shared,
+    /// Every tuple any run within the bounds can hold ([`crate::eval::possible`]): a gain no
+    /// run can have is impossible, and a `notin` over tuples no run can have always holds.
+    possible: Option<crate::eval::Run>,
+    /// Whether `possible` has a tuple matching a pattern at a time (memoized).
+    possible_cache: FxHashMap<(RelId, Pattern, u32), bool>,
 }
+
+/// Most tuples one timestep of the over-approximation of every run may hold; beyond it the
+/// search goes without (it is only a pruning).
+const POSSIBLE_CAP: usize = 100_000;
 
 /// Variables and clauses shared by the encodings of all runs.
 ///
@@ -161,11 +170,40 @@ impl<'p> Encoder<'p> {
             traces: Vec::new(),
             audit: None,
             shared: Shared::default(),
+            possible: None,
+            possible_cache: FxHashMap::default(),
         };
+        if negative_support {
+            let params = crate::eval::RunParams {
+                eot,
+                nodes: nodes.to_vec(),
+                lineage: false,
+                tuple_cap: POSSIBLE_CAP,
+            };
+            enc.possible = crate::eval::possible(program, &params, crashes > 0, POSSIBLE_CAP);
+        }
         enc.crash_vars(crashes);
         let crash_lits: Vec<Lit> = enc.crash.values().copied().collect();
         enc.tot.extend(crash_lits);
         enc
+    }
+
+    /// Some run within the bounds can hold a tuple of q matching the pattern at t (true when
+    /// that is not known).
+    fn possible(&mut self, q: RelId, pattern: &[Option<Value>], t: u32) -> bool {
+        let Some(run) = &self.possible else { return true };
+        let key = (q, Pattern::from(pattern), t);
+        if let Some(&p) = self.possible_cache.get(&key) {
+            return p;
+        }
+        let found = run.tuples.store(t).is_some_and(|store| {
+            store.rels[q as usize]
+                .list
+                .iter()
+                .any(|&id| pattern::matches(pattern, &run.tuples.rec(id).vals))
+        });
+        self.possible_cache.insert(key, found);
+        found
     }
 
     fn lit(&mut self) -> Lit {
