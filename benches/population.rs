@@ -7,12 +7,14 @@
 //! * **generated**: N random programs from `tests/common/gen.rs` at larger bounds than the
 //!   agreement test uses (EOT 5 to 7, EFF 0 or 3 to EOT - 1, 1 or 2 crashes).
 //!
-//! For each case both searches run in this process, one after the other, single-threaded
-//! (`jobs = 1`), each with a wall-clock timeout. Their verdicts must agree (a disagreement
+//! For each case both searches run in this process, one after the other, each with a
+//! wall-clock timeout: exhaustive on one thread, the measured strategy with `LDFI_POP_JOBS`
+//! workers (default: the machine's cores, as `ldfi check`; `auto` then runs its two
+//! strategies at once). Their verdicts must agree (a disagreement
 //! is printed loudly and makes the process exit with status 1). Per case it reports the
 //! wall time of each search (`Stats.total_time`; a search under 200 ms is repeated up to 5
-//! times within 500 ms and the fastest run is kept, to damp scheduler noise), the thread's
-//! CPU time (`clock_gettime(CLOCK_PROCESS_CPUTIME_ID)`) and the ratio
+//! times within 500 ms and the fastest run is kept, to damp scheduler noise), the process's
+//! CPU time (`clock_gettime(CLOCK_PROCESS_CPUTIME_ID)`, all threads) and the ratio
 //! ldfi / exhaustive. Per population: the geometric mean of the ratios and the worst case,
 //! over the cases where both searches finished; cases where one search timed out are
 //! listed apart (their ratio is then only a bound).
@@ -26,7 +28,8 @@
 //! Run: `cargo bench --bench population`. Environment:
 //! `LDFI_POP_N` (generated programs, default 2000), `LDFI_POP_SEED` (first seed, default 0),
 //! `LDFI_POP_TIMEOUT` (seconds per search, default 10), `LDFI_POP_SPECS=0` / `LDFI_POP_GEN=0`
-//! (skip a population), `LDFI_POP_FILTER` (only spec cases whose label contains it).
+//! (skip a population), `LDFI_POP_FILTER` (only spec cases whose label contains it),
+//! `LDFI_POP_JOBS` (workers of the measured strategy), `LDFI_POP_STRATEGY` (`auto`, `ldfi`).
 //! Prints Markdown to stdout, progress to stderr, and JSON to `target/bench-population.json`.
 
 #[path = "../tests/common/gen.rs"]
@@ -57,6 +60,9 @@ struct Opts {
     specs: bool,
     generated: bool,
     filter: Option<String>,
+    /// Workers of the measured strategy (`LDFI_POP_JOBS`, default: the machine's cores, as
+    /// `ldfi check`); exhaustive always runs on one.
+    jobs: usize,
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -74,11 +80,12 @@ fn opts() -> Opts {
         specs: env_or("LDFI_POP_SPECS", 1u8) != 0,
         generated: env_or("LDFI_POP_GEN", 1u8) != 0,
         filter: std::env::var("LDFI_POP_FILTER").ok(),
+        jobs: env_or("LDFI_POP_JOBS", ldfi::app::default_jobs()),
     }
 }
 
-/// CPU time of the process (`CLOCK_PROCESS_CPUTIME_ID`, nanosecond resolution; the searches
-/// run with `jobs = 1`, and `auto`'s two strategies take turns, so this is their work).
+/// CPU time of the process (`CLOCK_PROCESS_CPUTIME_ID`, nanosecond resolution: the work of
+/// every thread of the search).
 fn thread_cpu() -> Option<Duration> {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: clock_gettime only writes the timespec it is given.
@@ -221,13 +228,14 @@ fn compare(
     label: String,
     program: &Program,
     base: &SearchParams,
+    jobs: usize,
 ) -> Result<Case, String> {
     eprint!("{label}: ");
     let strategy = std::env::var("LDFI_POP_STRATEGY")
         .ok()
         .and_then(|s| Strategy::parse(&s))
         .unwrap_or(Strategy::Auto);
-    let ldfi = timed_search(program, &SearchParams { strategy, ..base.clone() })?;
+    let ldfi = timed_search(program, &SearchParams { strategy, jobs, ..base.clone() })?;
     eprint!("ldfi {} | ", cell(&ldfi));
     let ex =
         timed_search(program, &SearchParams { strategy: Strategy::Exhaustive, ..base.clone() })?;
@@ -330,7 +338,7 @@ fn spec_cases(root: &Path, o: &Opts, errors: &mut Vec<String>) -> Vec<Case> {
                 continue;
             }
             let base = base_params(p.eot, p.eff, p.crashes, p.nodes.clone(), o.timeout);
-            match compare("specs", label, &p.program, &base) {
+            match compare("specs", label, &p.program, &base, o.jobs) {
                 Ok(c) => out.push(c),
                 Err(e) => errors.push(format!("{rel}:{line}: {e}")),
             }
@@ -366,7 +374,7 @@ fn generated_cases(o: &Opts, errors: &mut Vec<String>) -> (Vec<Case>, u64) {
         let (eot, eff, crashes) = gen_bounds(&mut g);
         let label = format!("gen seed {seed} ({eot}/{eff}/{crashes}, {} nodes)", nodes.len());
         let base = base_params(eot, eff, crashes, nodes, o.timeout);
-        match compare("generated", label, &program, &base) {
+        match compare("generated", label, &program, &base, o.jobs) {
             Ok(c) => out.push(c),
             Err(e) => errors.push(format!("gen seed {seed}: {e}")),
         }
@@ -490,6 +498,7 @@ fn timed_json(t: &Timed) -> Value {
     json!({
         "verdict": t.outcome.verdict.name(),
         "executions": t.outcome.stats.executions,
+        "work": t.outcome.stats.work,
         "wall_s": t.wall.as_secs_f64(),
         "cpu_s": t.cpu.map(|c| c.as_secs_f64()),
         "budget": t.outcome.budget,

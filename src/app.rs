@@ -610,7 +610,7 @@ pub fn search_params(p: &Prepared, strategy: Strategy, args: &CheckArgs) -> Sear
 }
 
 /// `--jobs` when not given: the machine's cores (the output does not depend on it).
-fn default_jobs() -> usize {
+pub fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
