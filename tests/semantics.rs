@@ -1323,6 +1323,80 @@ fn reference_agrees_on_every_spec() {
     assert!(failures.is_empty(), "{} disagreement(s):\n{}", failures.len(), failures.join("\n"));
 }
 
+/// `eval::possible` over-approximates every run within the bounds: each tuple of a run under
+/// any scenario is in it at the same timestep (the search prunes on this, so a miss here
+/// would be a wrong certification), and it stays within its firing budget or says so.
+#[test]
+fn over_approximation_holds_every_run_of_every_spec() {
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for file in &spec_files() {
+        let Ok(loaded) = ldfi::syntax::load(&[file.as_path()]) else { continue };
+        let Some(program) = ldfi::analysis::analyze(&loaded.program).program else { continue };
+        for (hi, h) in loaded.headers.iter().enumerate() {
+            let prepared = ldfi::app::resolve(
+                program.clone(),
+                loaded.headers.clone(),
+                Some(h),
+                &ldfi::cli::BoundsArgs::default(),
+                std::slice::from_ref(file),
+            )
+            .unwrap_or_else(|e| panic!("{}:{}: {e}", file.display(), h.line));
+            let params = RunParams {
+                eot: prepared.eot,
+                nodes: prepared.nodes.clone(),
+                lineage: false,
+                tuple_cap: 200_000,
+            };
+            let p = &prepared.program;
+            let Some(over) = eval::possible(p, &params, prepared.crashes > 0, 200_000, u64::MAX)
+            else {
+                continue;
+            };
+            // A budget below what it takes gives up rather than a partial answer.
+            assert!(
+                over.firings == 0
+                    || eval::possible(p, &params, prepared.crashes > 0, 200_000, over.firings - 1)
+                        .is_none(),
+                "{}:{}: a partial over-approximation under a firing budget",
+                file.display(),
+                h.line
+            );
+            let mut rng = ChaCha8Rng::seed_from_u64(0x0bad + hi as u64);
+            let mut scenarios = vec![Scenario::default()];
+            for _ in 0..6 {
+                scenarios.push(random_scenario(
+                    &mut rng,
+                    &prepared.nodes,
+                    prepared.eot,
+                    prepared.eff,
+                    prepared.crashes,
+                ));
+            }
+            for sc in &scenarios {
+                let Ok(run) = eval::run(p, &params, sc) else { continue };
+                checked += 1;
+                for rec in &run.tuples.recs {
+                    if over.tuples.find(rec.rel, &rec.vals, rec.time).is_none() {
+                        failures.push(format!(
+                            "{}:{}: {}{:?}@{} under {} is not in the over-approximation",
+                            file.display(),
+                            h.line,
+                            p.rel_name(rec.rel),
+                            rec.vals,
+                            rec.time,
+                            sc.to_faults(p)
+                        ));
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked >= 100, "only {checked} runs checked");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 // ───────────────────────── random programs ─────────────────────────
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -63,6 +63,7 @@ fn expr(symbols: &mut Interner, vars: &mut Vars, e: &ast::Expr) -> IrExpr {
     }
 }
 
+/// The variables an expression reads.
 fn expr_vars(e: &IrExpr, out: &mut Vec<VarId>) {
     match e {
         IrExpr::Var(v) => out.push(*v),
@@ -196,7 +197,73 @@ fn plan(lits: &[Lit], nvars: usize, first: Option<usize>, delta: Option<usize>) 
             steps.push(Step::Scan { rel: *rel, time: *time, args, key, lit: *pos_index });
         }
     }
-    Plan { steps, delta }
+    Plan { steps, delta, memo: Vec::new() }
+}
+
+/// The join levels worth memoizing in a run without lineage ([`Plan::memo`]): level `i`
+/// (before step `i`; `steps.len()` is the head) when a variable bound before it is read by
+/// nothing from it on (a dead variable: bindings differing only in it repeat the rest), or
+/// when step `i - 1` scans an atom with a wildcard (distinct tuples can give one binding).
+/// Deeper levels without a new cause need no memo: their repeats come from a memoized one.
+fn memo_levels(steps: &[Step], head_reads: &[VarId], nvars: usize) -> Vec<Option<Box<[VarId]>>> {
+    let n = steps.len();
+    // live[i]: read by a step >= i or by the head.
+    let mut live = vec![vec![false; nvars]; n + 1];
+    for &v in head_reads {
+        live[n][v as usize] = true;
+    }
+    for i in (0..n).rev() {
+        let mut l = live[i + 1].clone();
+        let mut reads: Vec<VarId> = Vec::new();
+        match &steps[i] {
+            Step::Scan { args, .. } => {
+                for a in args {
+                    match *a {
+                        ArgPat::Check(v) => reads.push(v),
+                        ArgPat::Bind(v) => l[v as usize] = false,
+                        _ => {}
+                    }
+                }
+            }
+            Step::Absent { args, .. } => {
+                for a in args {
+                    if let ArgPat::Check(v) | ArgPat::Bind(v) = *a {
+                        reads.push(v);
+                    }
+                }
+            }
+            Step::Filter { lhs, rhs, .. } => {
+                expr_vars(lhs, &mut reads);
+                expr_vars(rhs, &mut reads);
+            }
+        }
+        for v in reads {
+            l[v as usize] = true;
+        }
+        live[i] = l;
+    }
+    let mut bound = vec![false; nvars];
+    let mut dead = 0usize;
+    let mut memo = Vec::with_capacity(n + 1);
+    for i in 0..=n {
+        if i > 0 {
+            if let Step::Scan { args, .. } = &steps[i - 1] {
+                for a in args {
+                    if let ArgPat::Bind(v) = *a {
+                        bound[v as usize] = true;
+                    }
+                }
+            }
+        }
+        let now_dead = (0..nvars).filter(|&v| bound[v] && !live[i][v]).count();
+        let wild = i > 0
+            && matches!(&steps[i - 1], Step::Scan { args, .. } if args.contains(&ArgPat::Wild));
+        memo.push((now_dead > dead || wild).then(|| {
+            (0..nvars as VarId).filter(|&v| bound[v as usize] && live[i][v as usize]).collect()
+        }));
+        dead = now_dead;
+    }
+    memo
 }
 
 /// Lower one checked rule.
@@ -279,7 +346,23 @@ pub fn rule(
             }
         }
     }
-    let full = plan(&lits, nvars, None, None);
+    // What the head reads: its expressions, the location (a message's sender) and, for an
+    // aggregate, the aggregated variable and the binding it counts.
+    let mut head_reads: Vec<VarId> = Vec::new();
+    for term in &head {
+        match term {
+            HeadTerm::Expr(e) => expr_vars(e, &mut head_reads),
+            HeadTerm::Agg(_, v) => head_reads.push(*v),
+        }
+    }
+    if let ArgPat::Bind(v) = location {
+        head_reads.push(v);
+    }
+    if agg.is_some() {
+        head_reads.extend_from_slice(&binding_vars);
+    }
+    let mut full = plan(&lits, nvars, None, None);
+    full.memo = memo_levels(&full.steps, &head_reads, nvars);
     let head_rel = rel_ids[&r.head.rel.name];
     let ann = r.head.ann();
     let stratum = rel_stratum[head_rel as usize];
@@ -290,7 +373,9 @@ pub fn rule(
         for (i, lit) in lits.iter().enumerate() {
             if let Lit::Atom { neg: false, rel, pos_index, .. } = lit {
                 if rel_stratum[*rel as usize] == stratum {
-                    deltas.push(plan(&lits, nvars, Some(i), Some(*pos_index)));
+                    let mut p = plan(&lits, nvars, Some(i), Some(*pos_index));
+                    p.memo = memo_levels(&p.steps, &head_reads, nvars);
+                    deltas.push(p);
                 }
             }
         }

@@ -216,8 +216,23 @@ impl Run {
 /// A run-time error: arithmetic, types, or runaway evaluation.
 #[derive(Debug, Clone)]
 pub enum EvalError {
-    Arithmetic { span: Span, rule: String, what: String, binding: String, time: u32 },
-    Runaway { rel: String, time: u32, cap: usize },
+    Arithmetic {
+        span: Span,
+        rule: String,
+        what: String,
+        binding: String,
+        time: u32,
+    },
+    Runaway {
+        rel: String,
+        time: u32,
+        cap: usize,
+    },
+    /// More rule firings than the evaluation's budget (only [`possible`] sets one).
+    Budget {
+        time: u32,
+        cap: u64,
+    },
 }
 
 impl EvalError {
@@ -234,6 +249,11 @@ impl EvalError {
                 format!("timestep {time} holds more than {cap} tuples; `{rel}` keeps growing"),
             )
             .hint("a same-time rule probably derives new values forever (e.g. `p(X+1) :- p(X);`); derive it with `@next`, bound it with a condition, or raise --tuple-cap"),
+            EvalError::Budget { time, cap } => Diagnostic::error(
+                "budget",
+                format!("timestep {time} took the evaluation past its budget of {cap} rule firings"),
+            )
+            .hint("lower the bounds (--eot, --nodes) or simplify the rules that join many tuples"),
         }
     }
 }
@@ -254,12 +274,20 @@ pub fn run(program: &Program, params: &RunParams, scenario: &Scenario) -> Result
 /// `max` every value of its group. Faults only remove messages and add crash tuples, so by
 /// induction over time and strata each tuple of a real run is one of these. `None` when the
 /// program has a `sum` (whose values this cannot bound), or the evaluation errs or holds
-/// more than `cap` tuples at a timestep.
-pub fn possible(program: &Program, params: &RunParams, crashes: bool, cap: usize) -> Option<Run> {
+/// more than `cap` tuples at a timestep, or takes more than `firing_cap` rule firings in
+/// all (a deterministic bound on its cost: it is a pruning, worth only so much time).
+pub fn possible(
+    program: &Program,
+    params: &RunParams,
+    crashes: bool,
+    cap: usize,
+    firing_cap: u64,
+) -> Option<Run> {
     let params = RunParams { lineage: false, tuple_cap: cap, ..params.clone() };
     let scenario = Scenario::default();
     let mut engine = Engine::new(program, &params, &scenario);
     engine.over = Some(crashes);
+    engine.firing_cap = firing_cap;
     for t in 1..=params.eot {
         engine.step(t).ok()?;
     }
@@ -556,6 +584,8 @@ struct Engine<'p> {
     /// Over-approximate every run at once (see [`possible`]); `Some(true)` when crashes are
     /// possible.
     over: Option<bool>,
+    /// Most rule firings the whole evaluation may take ([`EvalError::Budget`] beyond).
+    firing_cap: u64,
 }
 
 impl<'p> Engine<'p> {
@@ -576,6 +606,7 @@ impl<'p> Engine<'p> {
             warned: FxHashSet::default(),
             round: 0,
             over: None,
+            firing_cap: u64::MAX,
         }
     }
 
@@ -900,11 +931,19 @@ impl<'p> Engine<'p> {
             negs: Vec::new(),
             keys: vec![Vec::new(); plan.steps.len()],
             out: Out::new(rule.head.len()),
-            rows: Vec::new(),
+            groups: BTreeMap::new(),
             firings: 0,
+            budget: self.firing_cap.saturating_sub(self.firings),
+            memo_vars: if self.lineage.is_some() { &[] } else { &plan.memo },
+            memo: vec![FxHashSet::default(); plan.memo.len()],
+            memo_key: Vec::new(),
             over: self.over.is_some(),
         };
-        ctx.join(&plan.steps, 0)?;
+        let cap = self.firing_cap;
+        ctx.join(&plan.steps, 0).map_err(|e| match e {
+            EvalError::Budget { time, .. } => EvalError::Budget { time, cap },
+            e => e,
+        })?;
         self.firings += ctx.firings;
         match rule.agg {
             None => Ok(ctx.out),
@@ -921,19 +960,6 @@ fn rounds_slice<'t>(tuples: &Tuples, ids: &'t [TupleId], lo: u32, hi: u32) -> &'
     &ids[a..b.max(a)]
 }
 
-/// One binding of an aggregate rule.
-struct AggRow {
-    /// The values of the head's other columns.
-    group: Vec<Value>,
-    /// The aggregated variable's value.
-    value: Value,
-    /// The binding of the body's named variables (distinct bindings are counted).
-    binding: Vec<Value>,
-    sender: Value,
-    body: Vec<TupleId>,
-    negs: Vec<NegRef>,
-}
-
 struct JoinCtx<'a> {
     program: &'a Program,
     tuples: &'a Tuples,
@@ -947,8 +973,17 @@ struct JoinCtx<'a> {
     negs: Vec<NegRef>,
     keys: Vec<Vec<Value>>,
     out: Out,
-    rows: Vec<AggRow>,
+    /// The groups of an aggregate rule's bindings so far (see [`JoinCtx::add_row`]).
+    groups: BTreeMap<Vec<Value>, AggGroup>,
     firings: u64,
+    /// Most firings this join may take (see [`Engine::firing_cap`]).
+    budget: u64,
+    /// The memoized join levels ([`Plan::memo`]); empty when recording lineage, where every
+    /// firing counts.
+    memo_vars: &'a [Option<Box<[VarId]>>],
+    /// Per memoized level, the values of its variables already evaluated.
+    memo: Vec<FxHashSet<Box<[Value]>>>,
+    memo_key: Vec<Value>,
     /// Over-approximating (see [`possible`]): `notin` succeeds, aggregates take every
     /// value a subset of the group can give.
     over: bool,
@@ -975,6 +1010,19 @@ impl<'a> JoinCtx<'a> {
     }
 
     fn join(&mut self, steps: &[Step], i: usize) -> Result<(), EvalError> {
+        if let Some(Some(vars)) = self.memo_vars.get(i) {
+            let mut key = std::mem::take(&mut self.memo_key);
+            key.clear();
+            key.extend(vars.iter().map(|&v| self.binding[v as usize]));
+            let seen = self.memo[i].contains(key.as_slice());
+            if !seen {
+                self.memo[i].insert(key.as_slice().into());
+            }
+            self.memo_key = key;
+            if seen {
+                return Ok(());
+            }
+        }
         let Some(step) = steps.get(i) else { return self.emit() };
         match step {
             Step::Scan { rel, time, args, key, lit } => {
@@ -1084,6 +1132,9 @@ impl<'a> JoinCtx<'a> {
     /// A complete binding: produce the head (or an aggregate row).
     fn emit(&mut self) -> Result<(), EvalError> {
         self.firings += 1;
+        if self.firings > self.budget {
+            return Err(EvalError::Budget { time: self.t, cap: self.budget });
+        }
         let sender = self.sender();
         if let Some(pos) = self.rule.agg {
             let mut group = Vec::with_capacity(self.rule.head.len() - 1);
@@ -1095,14 +1146,7 @@ impl<'a> JoinCtx<'a> {
                     HeadTerm::Agg(..) => {}
                 }
             }
-            let binding =
-                self.rule.binding_vars.iter().map(|v| self.binding[*v as usize]).collect();
-            let (body, negs) = if self.lineage {
-                (self.body.clone(), self.negs.clone())
-            } else {
-                Default::default()
-            };
-            self.rows.push(AggRow { group, value: agg, binding, sender, body, negs });
+            self.add_row(group, agg, sender);
             return Ok(());
         }
         for term in &self.rule.head {
@@ -1121,39 +1165,49 @@ impl<'a> JoinCtx<'a> {
         Ok(())
     }
 
-    /// Group aggregate rows and compute one head per group.
+    /// Add one binding of an aggregate rule to its group (grouped as the join goes, so the
+    /// memory is one entry per distinct binding, not per firing).
+    fn add_row(&mut self, group: Vec<Value>, value: Value, sender: Value) {
+        // A message carries one sender's aggregate: `@async` groups are per sender.
+        let mut key = Vec::with_capacity(group.len() + 1);
+        if self.rule.ann == HeadAnn::Async {
+            key.push(sender);
+        }
+        key.extend(group);
+        let entry = self.groups.entry(key).or_insert_with(|| AggGroup {
+            bindings: FxHashSet::default(),
+            values: Vec::new(),
+            sender,
+            body: Vec::new(),
+            negs: Vec::new(),
+        });
+        let binding: Vec<Value> =
+            self.rule.binding_vars.iter().map(|v| self.binding[*v as usize]).collect();
+        if entry.bindings.insert(binding) {
+            entry.values.push(value);
+        }
+        if self.lineage {
+            for &b in &self.body {
+                if !entry.body.contains(&b) {
+                    entry.body.push(b);
+                }
+            }
+            for n in &self.negs {
+                if !entry.negs.contains(n) {
+                    entry.negs.push(n.clone());
+                }
+            }
+        }
+    }
+
+    /// Compute one head per group of aggregate rows.
     fn aggregate(mut self, pos: usize) -> Result<Out, EvalError> {
         let kind = match self.rule.head[pos] {
             HeadTerm::Agg(k, _) => k,
             HeadTerm::Expr(_) => AggKind::Count,
         };
-        // A message carries one sender's aggregate: `@async` groups are per sender.
         let per_sender = self.rule.ann == HeadAnn::Async;
-        let mut groups: BTreeMap<Vec<Value>, AggGroup> = BTreeMap::new();
-        for row in std::mem::take(&mut self.rows) {
-            let mut key = if per_sender { vec![row.sender] } else { Vec::new() };
-            key.extend(row.group);
-            let entry = groups.entry(key).or_insert_with(|| AggGroup {
-                bindings: FxHashSet::default(),
-                values: Vec::new(),
-                sender: row.sender,
-                body: Vec::new(),
-                negs: Vec::new(),
-            });
-            if entry.bindings.insert(row.binding) {
-                entry.values.push(row.value);
-            }
-            for b in row.body {
-                if !entry.body.contains(&b) {
-                    entry.body.push(b);
-                }
-            }
-            for n in row.negs {
-                if !entry.negs.contains(&n) {
-                    entry.negs.push(n);
-                }
-            }
-        }
+        let groups = std::mem::take(&mut self.groups);
         let mut out = Out::new(self.rule.head.len());
         for (key, group) in groups {
             if self.over {

@@ -111,6 +111,10 @@ pub struct Encoder<'p> {
 /// search goes without (it is only a pruning).
 const POSSIBLE_CAP: usize = 100_000;
 
+/// Most rule firings the over-approximation may take (about half a second): a pruning is
+/// worth only so much time, and a deterministic bound keeps the output the same everywhere.
+const POSSIBLE_FIRINGS: u64 = 5_000_000;
+
 /// Variables and clauses shared by the encodings of all runs.
 ///
 /// b(x) means "x is absent under the hypothesis" and h(x) "x may be present under it":
@@ -180,7 +184,13 @@ impl<'p> Encoder<'p> {
                 lineage: false,
                 tuple_cap: POSSIBLE_CAP,
             };
-            enc.possible = crate::eval::possible(program, &params, crashes > 0, POSSIBLE_CAP);
+            enc.possible = crate::eval::possible(
+                program,
+                &params,
+                crashes > 0,
+                POSSIBLE_CAP,
+                POSSIBLE_FIRINGS,
+            );
         }
         enc.crash_vars(crashes);
         let crash_lits: Vec<Lit> = enc.crash.values().copied().collect();
