@@ -186,6 +186,9 @@ struct Driver<'p> {
     pacer: Option<&'p Pacer<'p>>,
     /// Work beyond evaluation (ldfi: encoding and solving), in [`Driver::work`] units.
     extra_work: u64,
+    /// Stop once the work passes this (see [`race`]); `capped` records that it did.
+    work_cap: Option<u64>,
+    capped: bool,
 }
 
 impl<'p> Driver<'p> {
@@ -250,6 +253,11 @@ impl<'p> Driver<'p> {
     /// True when the budget (max runs or timeout) is spent, or, with `auto`, when the other
     /// strategy decided (this call is also where the turn passes to it).
     fn out_of_budget(&mut self) -> bool {
+        if self.work_cap.is_some_and(|cap| self.work() > cap) {
+            self.capped = true;
+            self.budget = Some("work cap reached".into());
+            return true;
+        }
         if let Some(p) = self.pacer {
             if !p.tick(self.work(), self.stats.executions) {
                 self.budget = Some("the other strategy decided first".into());
@@ -319,21 +327,23 @@ pub fn search_until(
         // `--all` lists every minimal counterexample: that is ldfi's job alone.
         Strategy::Auto if params.all => {
             let params = SearchParams { strategy: Strategy::Ldfi, ..params.clone() };
-            search_paced(program, &params, progress, stop, None)
+            search_paced(program, &params, progress, stop, None, None).map(|(o, _)| o)
         }
         Strategy::Auto => race(program, params, progress, stop),
-        _ => search_paced(program, params, progress, stop, None),
+        _ => search_paced(program, params, progress, stop, None, None).map(|(o, _)| o),
     }
 }
 
-/// One strategy's search (not `auto`), taking turns through `pacer` when given.
+/// One strategy's search (not `auto`), taking turns through `pacer` when given, and
+/// stopping once its work passes `work_cap` when given (the flag returned says it did).
 fn search_paced(
     program: &Program,
     params: &SearchParams,
     progress: Option<&dyn Fn(&Progress)>,
     stop: &AtomicBool,
     pacer: Option<&Pacer>,
-) -> Result<Outcome, EvalError> {
+    work_cap: Option<u64>,
+) -> Result<(Outcome, bool), EvalError> {
     // Whatever way this returns, the other strategy gets the turn for good.
     let mut turn = pacer.map(|p| p.begin());
     let mut d = Driver {
@@ -351,6 +361,8 @@ fn search_paced(
         stop,
         pacer,
         extra_work: 0,
+        work_cap,
+        capped: false,
     };
     let baseline = d.run(&Scenario::default(), params.strategy == Strategy::Ldfi)?;
     let verdict = if baseline.is_violation() {
@@ -375,7 +387,8 @@ fn search_paced(
         t.decisive = verdict != Verdict::BudgetExhausted;
         t.work = d.stats.work;
     }
-    Ok(Outcome {
+    let capped = d.capped;
+    let outcome = Outcome {
         verdict,
         baseline,
         counterexamples: d.counterexamples,
@@ -383,7 +396,8 @@ fn search_paced(
         stats: d.stats,
         budget: d.budget,
         race: None,
-    })
+    };
+    Ok((outcome, capped))
 }
 
 /// Work units of a timestep the exhaustive search simulates, besides its firings (the
@@ -396,6 +410,9 @@ const WORK_PER_MEMO_HIT: u64 = 4;
 const WORK_PER_LEARNED_FIRING: u64 = 20;
 /// On one core: how far ahead in work one strategy may get before the other takes its turn.
 const SLICE: u64 = 10_000;
+/// Work ldfi may do alone before `auto` starts the exhaustive side beside it (a few
+/// milliseconds: below it, starting and waking a second thread cost more than the search).
+const PREFIX: u64 = 10_000;
 /// How much each side's work counts on the shared clock (ldfi, exhaustive). Equal: since
 /// solver decisions count ([`Encoder::solver_work`]), a unit costs about the same wall time
 /// on both sides (measured on the synods, our Paxos and the broadcasts: ldfi 1,100 to 2,700
@@ -423,31 +440,59 @@ fn race(
 ) -> Result<Outcome, EvalError> {
     let started = Instant::now();
     let alternate = params.jobs <= 1;
-    let baton = Baton::new(alternate);
     // Running at once, the exhaustive side takes one of the workers.
     let jobs = if alternate { 1 } else { params.jobs - 1 };
     let ld_params = SearchParams { strategy: Strategy::Ldfi, jobs, ..params.clone() };
     let ex_params = SearchParams { strategy: Strategy::Exhaustive, jobs: 1, ..params.clone() };
-    let (ld, ex) = std::thread::scope(|s| {
-        let ex = s.spawn(|| {
+    // A small search first goes without a second thread: ldfi alone up to [`PREFIX`] work,
+    // then, if it reached a verdict, exhaustive on the same clock until it passes ldfi's
+    // work. The rule and its inputs are the same as when both run at once, so is the
+    // outcome; only when ldfi needs more is the prefix dropped and the race run in full.
+    let baton = Baton::new(false);
+    let ld = search_paced(
+        program,
+        &ld_params,
+        progress,
+        stop,
+        Some(&Pacer { baton: &baton, me: 0 }),
+        Some(PREFIX),
+    );
+    let (ld, ex, baton) = match ld {
+        Ok((_, true)) => {
+            let baton = Baton::new(alternate);
+            let (ld, ex) = std::thread::scope(|s| {
+                let ex = s.spawn(|| {
+                    let pacer = Pacer { baton: &baton, me: 1 };
+                    search_paced(program, &ex_params, None, stop, Some(&pacer), None)
+                });
+                let pacer = Pacer { baton: &baton, me: 0 };
+                let ld = search_paced(program, &ld_params, progress, stop, Some(&pacer), None);
+                let ex = ex.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (ld, ex)
+            });
+            (ld, ex, baton)
+        }
+        ld => {
             let pacer = Pacer { baton: &baton, me: 1 };
-            search_paced(program, &ex_params, None, stop, Some(&pacer))
-        });
-        let pacer = Pacer { baton: &baton, me: 0 };
-        let ld = search_paced(program, &ld_params, progress, stop, Some(&pacer));
-        let ex = ex.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (ld, ex)
-    });
+            let ex = search_paced(program, &ex_params, None, stop, Some(&pacer), None);
+            (ld, ex, baton)
+        }
+    };
+    let (ld, ex) = (ld.map(|(o, _)| o), ex.map(|(o, _)| o));
     let turns = baton.state.lock().unwrap_or_else(|e| e.into_inner());
     // Without a verdict (both out of budget), ldfi's partial outcome is reported.
     let decider = turns.decider().unwrap_or(0);
-    let (mut outcome, strategies) = if decider == 0 {
-        (ld?, (Strategy::Ldfi, Strategy::Exhaustive))
+    let (mut outcome, strategies, ld_baseline) = if decider == 0 {
+        (ld?, (Strategy::Ldfi, Strategy::Exhaustive), None)
     } else {
-        (ex?, (Strategy::Exhaustive, Strategy::Ldfi))
+        // ldfi's failure-free run recorded lineage: the same run the report needs.
+        (ex?, (Strategy::Exhaustive, Strategy::Ldfi), ld.ok().map(|o| o.baseline))
     };
     if decider == 1 {
-        outcome.baseline = evaluate(program, params, &Scenario::default(), true)?.0;
+        outcome.baseline = match ld_baseline {
+            Some(run) if run.lineage.is_some() => run,
+            _ => evaluate(program, params, &Scenario::default(), true)?.0,
+        };
         for cx in &mut outcome.counterexamples {
             *cx = evaluate(program, params, &cx.scenario, true)?.0;
         }
@@ -1188,6 +1233,8 @@ mod tests {
             stop: &stop,
             pacer: None,
             extra_work: 0,
+            work_cap: None,
+            capped: false,
         };
         let baseline = d.run(&Scenario::default(), false).expect("baseline");
         assert!(!baseline.is_violation());
