@@ -1265,6 +1265,23 @@ fn spec_files() -> Vec<PathBuf> {
     out
 }
 
+/// A header line's configuration of a spec, resolved as `ldfi check FILE` resolves it.
+fn resolve_header(
+    program: &Program,
+    headers: &[ldfi::config::HeaderConfig],
+    h: &ldfi::config::HeaderConfig,
+    file: &Path,
+) -> ldfi::app::Prepared {
+    ldfi::app::resolve(
+        program.clone(),
+        headers.to_vec(),
+        Some(h),
+        &ldfi::cli::BoundsArgs::default(),
+        &[file.to_path_buf()],
+    )
+    .unwrap_or_else(|e| panic!("{}:{}: {e}", file.display(), h.line))
+}
+
 #[test]
 fn reference_agrees_on_every_spec() {
     let files = spec_files();
@@ -1286,14 +1303,7 @@ fn reference_agrees_on_every_spec() {
             loaded.headers.clone()
         };
         for (hi, h) in headers.iter().enumerate() {
-            let prepared = ldfi::app::resolve(
-                program.clone(),
-                loaded.headers.clone(),
-                Some(h),
-                &ldfi::cli::BoundsArgs::default(),
-                std::slice::from_ref(file),
-            )
-            .unwrap_or_else(|e| panic!("{}:{}: {e}", file.display(), h.line));
+            let prepared = resolve_header(&program, &loaded.headers, h, file);
             let mut rng = ChaCha8Rng::seed_from_u64(0x5eed + hi as u64 * 7919 + compared as u64);
             let mut scenarios = vec![Scenario::default()];
             for _ in 0..3 {
@@ -1334,14 +1344,7 @@ fn over_approximation_holds_every_run_of_every_spec() {
         let Ok(loaded) = ldfi::syntax::load(&[file.as_path()]) else { continue };
         let Some(program) = ldfi::analysis::analyze(&loaded.program).program else { continue };
         for (hi, h) in loaded.headers.iter().enumerate() {
-            let prepared = ldfi::app::resolve(
-                program.clone(),
-                loaded.headers.clone(),
-                Some(h),
-                &ldfi::cli::BoundsArgs::default(),
-                std::slice::from_ref(file),
-            )
-            .unwrap_or_else(|e| panic!("{}:{}: {e}", file.display(), h.line));
+            let prepared = resolve_header(&program, &loaded.headers, h, file);
             let params = RunParams {
                 eot: prepared.eot,
                 nodes: prepared.nodes.clone(),

@@ -157,7 +157,8 @@ pub struct Plan {
     /// Per join level (`0..=steps.len()`, the last one being the head): when some
     /// binding reaching that level can repeat in what the rest of the join reads, the
     /// variables it reads (sorted). A run that records no lineage evaluates the rest of the
-    /// join once per distinct value of them: the same values give the same heads.
+    /// join once per distinct value of them: the same values give the same heads. Empty
+    /// when no level needs it.
     pub memo: Vec<Option<Box<[VarId]>>>,
 }
 

@@ -263,6 +263,10 @@ fn memo_levels(steps: &[Step], head_reads: &[VarId], nvars: usize) -> Vec<Option
         }));
         dead = now_dead;
     }
+    // No level to memoize: an empty plan memo, so the evaluator allocates nothing for it.
+    if memo.iter().all(Option::is_none) {
+        memo.clear();
+    }
     memo
 }
 

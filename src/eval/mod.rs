@@ -919,6 +919,8 @@ impl<'p> Engine<'p> {
         filters: &[RoundFilter],
         t: u32,
     ) -> Result<Out, EvalError> {
+        let memo_vars: &[Option<Box<[VarId]>>] =
+            if self.lineage.is_some() { &[] } else { &plan.memo };
         let mut ctx = JoinCtx {
             program: self.program,
             tuples: &self.tuples,
@@ -934,8 +936,8 @@ impl<'p> Engine<'p> {
             groups: BTreeMap::new(),
             firings: 0,
             budget: self.firing_cap.saturating_sub(self.firings),
-            memo_vars: if self.lineage.is_some() { &[] } else { &plan.memo },
-            memo: vec![FxHashSet::default(); plan.memo.len()],
+            memo_vars,
+            memo: vec![FxHashSet::default(); memo_vars.len()],
             memo_key: Vec::new(),
             over: self.over.is_some(),
         };
