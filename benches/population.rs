@@ -29,7 +29,9 @@
 //! `LDFI_POP_N` (generated programs, default 2000), `LDFI_POP_SEED` (first seed, default 0),
 //! `LDFI_POP_TIMEOUT` (seconds per search, default 10), `LDFI_POP_SPECS=0` / `LDFI_POP_GEN=0`
 //! (skip a population), `LDFI_POP_FILTER` (only spec cases whose label contains it),
-//! `LDFI_POP_JOBS` (workers of the measured strategy), `LDFI_POP_STRATEGY` (`auto`, `ldfi`).
+//! `LDFI_POP_JOBS` (workers of the measured strategy), `LDFI_POP_STRATEGY` (`auto`, `ldfi`),
+//! `LDFI_POP_DUMP=DIR` (write each generated program to `DIR/gen-SEED.ded`, its first line
+//! the `ldfi check` bounds of its case, to reproduce it from the command line).
 //! Prints Markdown to stdout, progress to stderr, and JSON to `target/bench-population.json`.
 
 #[path = "../tests/common/gen.rs"]
@@ -63,6 +65,8 @@ struct Opts {
     /// Workers of the measured strategy (`LDFI_POP_JOBS`, default: the machine's cores, as
     /// `ldfi check`); exhaustive always runs on one.
     jobs: usize,
+    /// `LDFI_POP_DUMP`: a directory to write each generated program to, with its bounds.
+    dump: Option<PathBuf>,
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -81,6 +85,7 @@ fn opts() -> Opts {
         generated: env_or("LDFI_POP_GEN", 1u8) != 0,
         filter: std::env::var("LDFI_POP_FILTER").ok(),
         jobs: env_or("LDFI_POP_JOBS", ldfi::app::default_jobs()),
+        dump: std::env::var_os("LDFI_POP_DUMP").map(PathBuf::from),
     }
 }
 
@@ -373,6 +378,17 @@ fn generated_cases(o: &Opts, errors: &mut Vec<String>) -> (Vec<Case>, u64) {
         let nodes: Vec<Sym> = g.nodes.iter().map(|n| program.symbols.intern(n)).collect();
         let (eot, eff, crashes) = gen_bounds(&mut g);
         let label = format!("gen seed {seed} ({eot}/{eff}/{crashes}, {} nodes)", nodes.len());
+        if let Some(dir) = &o.dump {
+            // Reproducible from the CLI: `ldfi check DIR/gen-SEED.ded -t .. -f .. -c .. -N ..`.
+            let header = format!(
+                "// gen seed {seed}: ldfi check -t {eot} -f {eff} -c {crashes} -N {}\n",
+                g.nodes.join(",")
+            );
+            let path = dir.join(format!("gen-{seed}.ded"));
+            if let Err(e) = std::fs::write(&path, header + &text) {
+                errors.push(format!("{}: {e}", path.display()));
+            }
+        }
         let base = base_params(eot, eff, crashes, nodes, o.timeout);
         match compare("generated", label, &program, &base, o.jobs) {
             Ok(c) => out.push(c),

@@ -753,7 +753,9 @@ fn check_one(
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let outcome = result.map_err(|e| Failure::with_sources(e.to_diagnostic(), &p.sources))?;
+    let mut outcome = result.map_err(|e| Failure::with_sources(e.to_diagnostic(), &p.sources))?;
+    search::explainable(&p.program, &params, &mut outcome)
+        .map_err(|e| Failure::with_sources(e.to_diagnostic(), &p.sources))?;
     for w in &outcome.baseline.warnings {
         eprintln!("warning: {w}");
     }

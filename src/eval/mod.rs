@@ -283,15 +283,30 @@ pub fn possible(
     cap: usize,
     firing_cap: u64,
 ) -> Option<Run> {
+    possible_counted(program, params, crashes, cap, firing_cap).0
+}
+
+/// [`possible`], and the rule firings it took (also when it gave up).
+pub fn possible_counted(
+    program: &Program,
+    params: &RunParams,
+    crashes: bool,
+    cap: usize,
+    firing_cap: u64,
+) -> (Option<Run>, u64) {
     let params = RunParams { lineage: false, tuple_cap: cap, ..params.clone() };
     let scenario = Scenario::default();
     let mut engine = Engine::new(program, &params, &scenario);
     engine.over = Some(crashes);
     engine.firing_cap = firing_cap;
     for t in 1..=params.eot {
-        engine.step(t).ok()?;
+        if engine.step(t).is_err() {
+            return (None, engine.firings);
+        }
     }
-    Some(engine.finish())
+    let run = engine.finish();
+    let firings = run.firings;
+    (Some(run), firings)
 }
 
 /// The state of a run entering a timestep: everything the rest of the run depends on, for a

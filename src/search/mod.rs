@@ -327,15 +327,23 @@ pub fn search_until(
         // `--all` lists every minimal counterexample: that is ldfi's job alone.
         Strategy::Auto if params.all => {
             let params = SearchParams { strategy: Strategy::Ldfi, ..params.clone() };
-            search_paced(program, &params, progress, stop, None, None).map(|(o, _)| o)
+            search_paced(program, &params, progress, stop, None, None, None).map(|(o, _)| o)
         }
         Strategy::Auto => race(program, params, progress, stop),
-        _ => search_paced(program, params, progress, stop, None, None).map(|(o, _)| o),
+        _ => search_paced(program, params, progress, stop, None, None, None).map(|(o, _)| o),
     }
+}
+
+/// True when the bounds allow one scenario only, the failure-free run: no crash, and no
+/// omission (they happen at send times before EFF, and time starts at 1).
+fn single_scenario(params: &SearchParams) -> bool {
+    params.crashes == 0 && params.eff <= 1
 }
 
 /// One strategy's search (not `auto`), taking turns through `pacer` when given, and
 /// stopping once its work passes `work_cap` when given (the flag returned says it did).
+/// `baseline`, when given, is the failure-free run already evaluated (without lineage: only
+/// for strategies that need none).
 fn search_paced(
     program: &Program,
     params: &SearchParams,
@@ -343,6 +351,7 @@ fn search_paced(
     stop: &AtomicBool,
     pacer: Option<&Pacer>,
     work_cap: Option<u64>,
+    baseline: Option<(Run, Duration)>,
 ) -> Result<(Outcome, bool), EvalError> {
     // Whatever way this returns, the other strategy gets the turn for good.
     let mut turn = pacer.map(|p| p.begin());
@@ -364,9 +373,15 @@ fn search_paced(
         work_cap,
         capped: false,
     };
-    let baseline = d.run(&Scenario::default(), params.strategy == Strategy::Ldfi)?;
+    let baseline = match baseline {
+        Some(timed) => d.record(timed),
+        None => d.run(&Scenario::default(), params.strategy == Strategy::Ldfi)?,
+    };
     let verdict = if baseline.is_violation() {
         Verdict::FaultFreeViolation
+    } else if single_scenario(params) {
+        // The failure-free run was the whole fault space.
+        Verdict::Certified
     } else {
         let exhausted = match params.strategy {
             Strategy::Ldfi | Strategy::Auto => ldfi(&mut d, &baseline)?,
@@ -429,9 +444,10 @@ const CLOCK_WEIGHT: [u64; 2] = [1, 1];
 /// `--jobs`. What `--jobs` changes is only how the two share the machine: with one job
 /// they take turns on one core (the one behind computes; it hands over once it is
 /// [`SLICE`] units ahead), with two or more they run at once on two cores, and the wall
-/// time is about the faster strategy's alone (BENCHMARKS.md, "auto"). Where exhaustive
-/// decides, its baseline and counterexamples are replayed with lineage so that reports
-/// explain them like ldfi's.
+/// time is about the faster strategy's alone (BENCHMARKS.md, "auto"). Both strategies begin with the failure-free run: when it
+/// violates the invariant, or when the bounds allow no fault at all, it is the verdict
+/// before either strategy does anything else, and exhaustive (whose run needs no lineage)
+/// is named as the decider.
 fn race(
     program: &Program,
     params: &SearchParams,
@@ -444,37 +460,75 @@ fn race(
     let jobs = if alternate { 1 } else { params.jobs - 1 };
     let ld_params = SearchParams { strategy: Strategy::Ldfi, jobs, ..params.clone() };
     let ex_params = SearchParams { strategy: Strategy::Exhaustive, jobs: 1, ..params.clone() };
-    // A small search first goes without a second thread: ldfi alone up to [`PREFIX`] work,
-    // then, if it reached a verdict, exhaustive on the same clock until it passes ldfi's
-    // work. The rule and its inputs are the same as when both run at once, so is the
-    // outcome; only when ldfi needs more is the prefix dropped and the race run in full.
+    // Both strategies begin with the failure-free run. Exhaustive's (without lineage, the
+    // cheaper) is evaluated once, here: when it violates, or when it is the whole fault
+    // space, it is the verdict, and neither strategy has anything left to do.
+    let plain = evaluate(program, params, &Scenario::default(), false)?;
+    if plain.0.is_violation() || single_scenario(params) {
+        let (mut outcome, _) =
+            search_paced(program, &ex_params, progress, stop, None, None, Some(plain))?;
+        outcome.stats.total_time = started.elapsed();
+        outcome.race = Some(Race {
+            decided_by: Strategy::Exhaustive,
+            other: Strategy::Ldfi,
+            other_executions: 0,
+            work: (outcome.stats.work, 0),
+        });
+        return Ok(outcome);
+    }
+    // ldfi reaches no verdict before it has learned its failure-free run, so its work at
+    // any verdict is at least that run's firings (1 unit each) plus their encoding
+    // ([`WORK_PER_LEARNED_FIRING`] each). Exhaustive, alone up to that floor, decides by the
+    // rule above whenever it finishes below it, and ldfi need not start at all: the small
+    // searches, where ldfi's fixed cost (encoding the failure-free run) is the whole cost.
+    let floor = plain.0.firings * (1 + WORK_PER_LEARNED_FIRING) * CLOCK_WEIGHT[0];
+    let (plain, plain_dt) = plain;
+    let cap = floor.saturating_sub(1) / CLOCK_WEIGHT[1];
+    let (mut ex, capped) =
+        search_paced(program, &ex_params, None, stop, None, Some(cap), Some((plain, plain_dt)))?;
+    if !capped && ex.verdict != Verdict::BudgetExhausted && ex.stats.work * CLOCK_WEIGHT[1] < floor
+    {
+        ex.stats.total_time = started.elapsed();
+        ex.race = Some(Race {
+            decided_by: Strategy::Exhaustive,
+            other: Strategy::Ldfi,
+            other_executions: 0,
+            work: (ex.stats.work, 0),
+        });
+        return Ok(ex);
+    }
+    let plain = (ex.baseline, plain_dt);
+    // With one job, a small search goes on without a second thread: ldfi alone up to
+    // [`PREFIX`] work, then, if it reached a verdict, exhaustive on the same clock until it
+    // passes ldfi's work (what taking turns on one core would do). The rule and its inputs
+    // are the same as when both run at once, so is the outcome; only when ldfi needs more is
+    // the prefix dropped and the race run in full. With two jobs or more, the race runs at
+    // once from here: the faster side's time, not both sides' added up.
     let baton = Baton::new(false);
-    let ld = search_paced(
-        program,
-        &ld_params,
-        progress,
-        stop,
-        Some(&Pacer { baton: &baton, me: 0 }),
-        Some(PREFIX),
-    );
-    let (ld, ex, baton) = match ld {
-        Ok((_, true)) => {
+    let prefix = alternate.then(|| {
+        let pacer = Pacer { baton: &baton, me: 0 };
+        search_paced(program, &ld_params, progress, stop, Some(&pacer), Some(PREFIX), None)
+    });
+    let (ld, ex, baton) = match prefix {
+        Some(ld @ (Err(_) | Ok((_, false)))) => {
+            let pacer = Pacer { baton: &baton, me: 1 };
+            let ex = search_paced(program, &ex_params, None, stop, Some(&pacer), None, Some(plain));
+            (ld, ex, baton)
+        }
+        _ => {
             let baton = Baton::new(alternate);
             let (ld, ex) = std::thread::scope(|s| {
-                let ex = s.spawn(|| {
-                    let pacer = Pacer { baton: &baton, me: 1 };
-                    search_paced(program, &ex_params, None, stop, Some(&pacer), None)
+                let (baton, ex_params) = (&baton, &ex_params);
+                let ex = s.spawn(move || {
+                    let pacer = Pacer { baton, me: 1 };
+                    search_paced(program, ex_params, None, stop, Some(&pacer), None, Some(plain))
                 });
-                let pacer = Pacer { baton: &baton, me: 0 };
-                let ld = search_paced(program, &ld_params, progress, stop, Some(&pacer), None);
+                let pacer = Pacer { baton, me: 0 };
+                let ld =
+                    search_paced(program, &ld_params, progress, stop, Some(&pacer), None, None);
                 let ex = ex.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
                 (ld, ex)
             });
-            (ld, ex, baton)
-        }
-        ld => {
-            let pacer = Pacer { baton: &baton, me: 1 };
-            let ex = search_paced(program, &ex_params, None, stop, Some(&pacer), None);
             (ld, ex, baton)
         }
     };
@@ -485,17 +539,11 @@ fn race(
     let (mut outcome, strategies, ld_baseline) = if decider == 0 {
         (ld?, (Strategy::Ldfi, Strategy::Exhaustive), None)
     } else {
-        // ldfi's failure-free run recorded lineage: the same run the report needs.
         (ex?, (Strategy::Exhaustive, Strategy::Ldfi), ld.ok().map(|o| o.baseline))
     };
-    if decider == 1 {
-        outcome.baseline = match ld_baseline {
-            Some(run) if run.lineage.is_some() => run,
-            _ => evaluate(program, params, &Scenario::default(), true)?.0,
-        };
-        for cx in &mut outcome.counterexamples {
-            *cx = evaluate(program, params, &cx.scenario, true)?.0;
-        }
+    if let Some(run) = ld_baseline.filter(|r| r.lineage.is_some()) {
+        // ldfi's failure-free run recorded lineage: what explaining a counterexample needs.
+        outcome.baseline = run;
     }
     outcome.stats.total_time = started.elapsed();
     let reached = turns.verdict_at[decider].unwrap_or(turns.work[decider]);
@@ -507,6 +555,30 @@ fn race(
         work: (reached / CLOCK_WEIGHT[decider], other_work / CLOCK_WEIGHT[1 - decider]),
     });
     Ok(outcome)
+}
+
+/// Give an outcome's counterexamples, and the failure-free run they are explained against,
+/// the lineage their explanations read (the search evaluates runs without lineage where it
+/// needs none: exhaustive always, ldfi never). Certified and fault-free-violation reports
+/// read none, so they get none. Called by the front end before it reports, so that the
+/// report's cost stays out of the search (and its statistics).
+pub fn explainable(
+    program: &Program,
+    params: &SearchParams,
+    outcome: &mut Outcome,
+) -> Result<(), EvalError> {
+    if outcome.counterexamples.is_empty() {
+        return Ok(());
+    }
+    if outcome.baseline.lineage.is_none() {
+        outcome.baseline = evaluate(program, params, &Scenario::default(), true)?.0;
+    }
+    for cx in &mut outcome.counterexamples {
+        if cx.lineage.is_none() {
+            *cx = evaluate(program, params, &cx.scenario, true)?.0;
+        }
+    }
+    Ok(())
 }
 
 /// The shared state of an `auto` search.
@@ -688,10 +760,14 @@ fn ldfi(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
     let t0 = Instant::now();
     enc.learn(baseline, &Hypothesis::default());
     d.stats.lineage_time += t0.elapsed();
+    // The encoder's fixed cost (its over-approximation of every run) and each learned run
+    // count as work; `auto` relies on the baseline's lesson counting (see [`race`]).
+    let fixed_work = enc.setup_firings();
     let mut learned_firings = baseline.firings;
     let mut size = 1usize;
     let mut tried = std::collections::HashSet::new();
     loop {
+        d.extra_work = fixed_work + learned_firings * WORK_PER_LEARNED_FIRING + enc.solver_work();
         if d.out_of_budget() {
             return Ok(false);
         }
@@ -704,6 +780,7 @@ fn ldfi(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
         }
         d.stats.solve_time += t0.elapsed();
         d.stats.clauses = enc.clauses as u64;
+        d.extra_work = fixed_work + learned_firings * WORK_PER_LEARNED_FIRING + enc.solver_work();
         if batch.is_empty() {
             return Ok(true);
         }
@@ -735,7 +812,6 @@ fn ldfi(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
             d.stats.lineage_time += t0.elapsed();
             learned_firings += run.firings;
         }
-        d.extra_work = learned_firings * WORK_PER_LEARNED_FIRING + enc.solver_work();
     }
 }
 
@@ -1418,7 +1494,8 @@ mod tests {
             ("specs/broadcast/ack.ded", 6, 4, 0),
         ] {
             let p = load(path);
-            let first = search(&p, &auto_params(&p, eot, eff, crashes, 1), None).expect("auto");
+            let params = auto_params(&p, eot, eff, crashes, 1);
+            let mut first = search(&p, &params, None).expect("auto");
             for jobs in [1, 3] {
                 let again =
                     search(&p, &auto_params(&p, eot, eff, crashes, jobs), None).expect("auto");
@@ -1435,8 +1512,11 @@ mod tests {
                 );
             }
             // Reports explain a counterexample from its lineage, whoever found it.
+            explainable(&p, &params, &mut first).expect("replays");
             assert!(first.counterexamples.iter().all(|r| r.lineage.is_some()), "{path}");
-            assert!(first.baseline.lineage.is_some(), "{path}");
+            if !first.counterexamples.is_empty() {
+                assert!(first.baseline.lineage.is_some(), "{path}");
+            }
         }
     }
 

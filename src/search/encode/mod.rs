@@ -105,6 +105,8 @@ pub struct Encoder<'p> {
     possible: Option<crate::eval::Run>,
     /// Whether `possible` has a tuple matching a pattern at a time (memoized).
     possible_cache: FxHashMap<(RelId, Pattern, u32), bool>,
+    /// Rule firings computing `possible` took (also when it gave up).
+    setup_firings: u64,
 }
 
 /// Most tuples one timestep of the over-approximation of every run may hold; beyond it the
@@ -176,6 +178,7 @@ impl<'p> Encoder<'p> {
             shared: Shared::default(),
             possible: None,
             possible_cache: FxHashMap::default(),
+            setup_firings: 0,
         };
         if negative_support {
             let params = crate::eval::RunParams {
@@ -184,7 +187,7 @@ impl<'p> Encoder<'p> {
                 lineage: false,
                 tuple_cap: POSSIBLE_CAP,
             };
-            enc.possible = crate::eval::possible(
+            (enc.possible, enc.setup_firings) = crate::eval::possible_counted(
                 program,
                 &params,
                 crashes > 0,
@@ -550,6 +553,12 @@ impl<'p> Encoder<'p> {
             omissions: self.omit.iter().filter(|(_, &l)| val(l)).map(|(k, _)| *k).collect(),
             crashes: self.crash.iter().filter(|(_, &l)| val(l)).map(|(k, _)| *k).collect(),
         }
+    }
+
+    /// Rule firings the encoder's setup took (its over-approximation of every run): work
+    /// done before any run is learned.
+    pub fn setup_firings(&self) -> u64 {
+        self.setup_firings
     }
 
     pub fn fault_vars(&self) -> usize {
