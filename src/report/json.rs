@@ -97,6 +97,9 @@ pub struct Stats {
     /// Deterministic work units (about one rule firing each) the search spent; `auto`
     /// alternates its two strategies on this clock.
     pub work: u64,
+    /// ldfi: encoding operations and SAT solver work (in work units) so far.
+    pub encoding_ops: u64,
+    pub solver_work: u64,
 }
 
 pub fn messages(program: &Program, run: &Run) -> Vec<MessageJson> {
@@ -194,6 +197,8 @@ pub fn report(
             timesteps: o.stats.timesteps,
             memo_hits: o.stats.memo_hits,
             work: o.stats.work,
+            encoding_ops: o.stats.encoding_ops,
+            solver_work: o.stats.solver_work,
         },
     }
 }

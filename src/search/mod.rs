@@ -119,7 +119,15 @@ pub struct Stats {
     pub memo_hits: u64,
     /// Deterministic work units spent (see `Driver::work`; `auto` alternates on them).
     pub work: u64,
+    /// ldfi: encoding operations ([`Encoder::encoding_ops`]) and solver work
+    /// ([`Encoder::solver_work`]), the two parts of its work beyond evaluation.
+    pub encoding_ops: u64,
+    pub solver_work: u64,
 }
+
+/// The progress callback of a search (called from the thread that runs ldfi, which under
+/// `auto` may not be the caller's).
+pub type ProgressFn<'a> = &'a (dyn Fn(&Progress) + Sync);
 
 /// What a search has done so far, for a progress display (passed after every execution
 /// and, for `exhaustive`, after every simulated timestep).
@@ -180,7 +188,7 @@ struct Driver<'p> {
     runs: Vec<RunRecord>,
     counterexamples: Vec<Run>,
     budget: Option<String>,
-    progress: Option<&'p dyn Fn(&Progress)>,
+    progress: Option<ProgressFn<'p>>,
     stop: &'p AtomicBool,
     /// With `auto`: the turn-taking with the other strategy.
     pacer: Option<&'p Pacer<'p>>,
@@ -189,6 +197,8 @@ struct Driver<'p> {
     /// Stop once the work passes this (see [`race`]); `capped` records that it did.
     work_cap: Option<u64>,
     capped: bool,
+    /// Called once, when the work first passes the given amount (see [`race`]).
+    on_work: Option<(u64, &'p dyn Fn())>,
 }
 
 impl<'p> Driver<'p> {
@@ -246,13 +256,19 @@ impl<'p> Driver<'p> {
     fn work(&self) -> u64 {
         self.stats.firings
             + self.stats.timesteps * WORK_PER_TIMESTEP
-            + self.stats.memo_hits * WORK_PER_MEMO_HIT
+            + self.stats.memo_hits / MEMO_HITS_PER_WORK
             + self.extra_work
     }
 
     /// True when the budget (max runs or timeout) is spent, or, with `auto`, when the other
     /// strategy decided (this call is also where the turn passes to it).
     fn out_of_budget(&mut self) -> bool {
+        if let Some((at, hook)) = self.on_work {
+            if self.work() > at {
+                self.on_work = None;
+                hook();
+            }
+        }
         if self.work_cap.is_some_and(|cap| self.work() > cap) {
             self.capped = true;
             self.budget = Some("work cap reached".into());
@@ -311,7 +327,7 @@ fn evaluate(program: &Program, params: &SearchParams, scenario: &Scenario, linea
 pub fn search(
     program: &Program,
     params: &SearchParams,
-    progress: Option<&dyn Fn(&Progress)>,
+    progress: Option<ProgressFn>,
 ) -> Result<Outcome, EvalError> {
     search_until(program, params, progress, &AtomicBool::new(false))
 }
@@ -320,17 +336,17 @@ pub fn search(
 pub fn search_until(
     program: &Program,
     params: &SearchParams,
-    progress: Option<&dyn Fn(&Progress)>,
+    progress: Option<ProgressFn>,
     stop: &AtomicBool,
 ) -> Result<Outcome, EvalError> {
     match params.strategy {
         // `--all` lists every minimal counterexample: that is ldfi's job alone.
         Strategy::Auto if params.all => {
             let params = SearchParams { strategy: Strategy::Ldfi, ..params.clone() };
-            search_paced(program, &params, progress, stop, None, None, None).map(|(o, _)| o)
+            search_paced(program, &params, progress, stop, Pace::default(), None).map(|(o, _)| o)
         }
         Strategy::Auto => race(program, params, progress, stop),
-        _ => search_paced(program, params, progress, stop, None, None, None).map(|(o, _)| o),
+        _ => search_paced(program, params, progress, stop, Pace::default(), None).map(|(o, _)| o),
     }
 }
 
@@ -340,19 +356,29 @@ fn single_scenario(params: &SearchParams) -> bool {
     params.crashes == 0 && params.eff <= 1
 }
 
-/// One strategy's search (not `auto`), taking turns through `pacer` when given, and
-/// stopping once its work passes `work_cap` when given (the flag returned says it did).
-/// `baseline`, when given, is the failure-free run already evaluated (without lineage: only
-/// for strategies that need none).
+/// How one side of an `auto` search is paced (all `None` for a plain search).
+#[derive(Default, Clone, Copy)]
+struct Pace<'a> {
+    /// Take turns with the other side through it.
+    pacer: Option<&'a Pacer<'a>>,
+    /// Stop once the work passes it.
+    work_cap: Option<u64>,
+    /// Call the function once the work passes the amount.
+    on_work: Option<(u64, &'a dyn Fn())>,
+}
+
+/// One strategy's search (not `auto`), paced by `pace` (the flag returned says it stopped
+/// at its work cap). `baseline`, when given, is the failure-free run already evaluated
+/// (without lineage: only for strategies that need none).
 fn search_paced(
     program: &Program,
     params: &SearchParams,
-    progress: Option<&dyn Fn(&Progress)>,
+    progress: Option<ProgressFn>,
     stop: &AtomicBool,
-    pacer: Option<&Pacer>,
-    work_cap: Option<u64>,
+    pace: Pace,
     baseline: Option<(Run, Duration)>,
 ) -> Result<(Outcome, bool), EvalError> {
+    let Pace { pacer, work_cap, on_work } = pace;
     // Whatever way this returns, the other strategy gets the turn for good.
     let mut turn = pacer.map(|p| p.begin());
     let mut d = Driver {
@@ -372,6 +398,7 @@ fn search_paced(
         extra_work: 0,
         work_cap,
         capped: false,
+        on_work,
     };
     let baseline = match baseline {
         Some(timed) => d.record(timed),
@@ -415,14 +442,26 @@ fn search_paced(
     Ok((outcome, capped))
 }
 
+// The work clock, in units of about one rule firing of the exhaustive search (~0.6 µs).
+// Fitted on 369 generated programs (`--jobs 1`, fastest of 3; BENCHMARKS.md, "The work
+// clock"): exhaustive 0.57 µs per firing, 2.8 µs per timestep, 0.13 µs per memo hit; ldfi
+// 0.52 µs per firing, 0.15 µs per encoding operation, 0.29 µs per solver work unit,
+// ~120 µs per execution (a lineage run's setup, one solver call, the bookkeeping) and
+// ~210 µs for the encoder's setup.
+
 /// Work units of a timestep the exhaustive search simulates, besides its firings (the
 /// frontier of every branch is built and interned).
-const WORK_PER_TIMESTEP: u64 = 20;
-/// Work units of a branch cut by the memo (its key is built and looked up).
-const WORK_PER_MEMO_HIT: u64 = 4;
-/// Work units of encoding a learned run, per firing of its lineage (measured: encoding a
-/// run costs 15 to 30 times evaluating it).
-const WORK_PER_LEARNED_FIRING: u64 = 20;
+const WORK_PER_TIMESTEP: u64 = 5;
+/// Memo hits per work unit (a branch cut by the memo: its key is built and looked up).
+const MEMO_HITS_PER_WORK: u64 = 4;
+/// ldfi: work units of each execution besides its firings.
+const WORK_PER_EXECUTION: u64 = 200;
+/// ldfi: work units of the encoder's setup besides the firings of its over-approximation.
+const ENCODER_SETUP_WORK: u64 = 350;
+/// ldfi: encoding operations ([`Encoder::encoding_ops`]) per work unit.
+const OPS_PER_WORK: u64 = 4;
+/// ldfi: solver work ([`Encoder::solver_work`]) per work unit.
+const SOLVER_PER_WORK: u64 = 2;
 /// On one core: how far ahead in work one strategy may get before the other takes its turn.
 const SLICE: u64 = 10_000;
 /// Work ldfi may do alone before `auto` starts the exhaustive side beside it (a few
@@ -451,7 +490,7 @@ const CLOCK_WEIGHT: [u64; 2] = [1, 1];
 fn race(
     program: &Program,
     params: &SearchParams,
-    progress: Option<&dyn Fn(&Progress)>,
+    progress: Option<ProgressFn>,
     stop: &AtomicBool,
 ) -> Result<Outcome, EvalError> {
     let started = Instant::now();
@@ -466,7 +505,7 @@ fn race(
     let plain = evaluate(program, params, &Scenario::default(), false)?;
     if plain.0.is_violation() || single_scenario(params) {
         let (mut outcome, _) =
-            search_paced(program, &ex_params, progress, stop, None, None, Some(plain))?;
+            search_paced(program, &ex_params, progress, stop, Pace::default(), Some(plain))?;
         outcome.stats.total_time = started.elapsed();
         outcome.race = Some(Race {
             decided_by: Strategy::Exhaustive,
@@ -476,71 +515,105 @@ fn race(
         });
         return Ok(outcome);
     }
-    // ldfi reaches no verdict before it has learned its failure-free run, so its work at
-    // any verdict is at least that run's firings (1 unit each) plus their encoding
-    // ([`WORK_PER_LEARNED_FIRING`] each). Exhaustive, alone up to that floor, decides by the
-    // rule above whenever it finishes below it, and ldfi need not start at all: the small
-    // searches, where ldfi's fixed cost (encoding the failure-free run) is the whole cost.
-    let floor = plain.0.firings * (1 + WORK_PER_LEARNED_FIRING) * CLOCK_WEIGHT[0];
-    let (plain, plain_dt) = plain;
+    // ldfi reaches no verdict before it has set up its encoder and learned its failure-free
+    // run, so its work at any verdict is at least that run's firings plus the setup and one
+    // execution's fixed cost. Exhaustive, alone up to that floor, decides by the rule above
+    // whenever it finishes below it, and ldfi need not start at all: the small searches,
+    // where ldfi's fixed cost is the whole cost.
+    let floor = (plain.0.firings + ENCODER_SETUP_WORK + WORK_PER_EXECUTION) * CLOCK_WEIGHT[0];
+    let below_floor = |ex: &Outcome| {
+        ex.verdict != Verdict::BudgetExhausted && ex.stats.work * CLOCK_WEIGHT[1] < floor
+    };
     let cap = floor.saturating_sub(1) / CLOCK_WEIGHT[1];
-    let (mut ex, capped) =
-        search_paced(program, &ex_params, None, stop, None, Some(cap), Some((plain, plain_dt)))?;
-    if !capped && ex.verdict != Verdict::BudgetExhausted && ex.stats.work * CLOCK_WEIGHT[1] < floor
-    {
-        ex.stats.total_time = started.elapsed();
-        ex.race = Some(Race {
-            decided_by: Strategy::Exhaustive,
-            other: Strategy::Ldfi,
-            other_executions: 0,
-            work: (ex.stats.work, 0),
-        });
-        return Ok(ex);
-    }
-    let plain = (ex.baseline, plain_dt);
-    // With one job, a small search goes on without a second thread: ldfi alone up to
-    // [`PREFIX`] work, then, if it reached a verdict, exhaustive on the same clock until it
-    // passes ldfi's work (what taking turns on one core would do). The rule and its inputs
-    // are the same as when both run at once, so is the outcome; only when ldfi needs more is
-    // the prefix dropped and the race run in full. With two jobs or more, the race runs at
-    // once from here: the faster side's time, not both sides' added up.
-    let baton = Baton::new(false);
-    let prefix = alternate.then(|| {
-        let pacer = Pacer { baton: &baton, me: 0 };
-        search_paced(program, &ld_params, progress, stop, Some(&pacer), Some(PREFIX), None)
-    });
-    let (ld, ex, baton) = match prefix {
-        Some(ld @ (Err(_) | Ok((_, false)))) => {
-            let pacer = Pacer { baton: &baton, me: 1 };
-            let ex = search_paced(program, &ex_params, None, stop, Some(&pacer), None, Some(plain));
-            (ld, ex, baton)
-        }
-        _ => {
-            let baton = Baton::new(alternate);
-            let (ld, ex) = std::thread::scope(|s| {
-                let (baton, ex_params) = (&baton, &ex_params);
-                let ex = s.spawn(move || {
-                    let pacer = Pacer { baton, me: 1 };
-                    search_paced(program, ex_params, None, stop, Some(&pacer), None, Some(plain))
-                });
-                let pacer = Pacer { baton, me: 0 };
-                let ld =
-                    search_paced(program, &ld_params, progress, stop, Some(&pacer), None, None);
-                let ex = ex.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                (ld, ex)
+    let (plain, plain_time) = plain;
+    let (ld, ex, baton) = if alternate {
+        // One core: exhaustive alone up to the floor; then ldfi alone up to [`PREFIX`] and,
+        // if it reached a verdict, exhaustive on the same clock until it passes ldfi's work
+        // (what taking turns would do); only when ldfi needs more does the race run in full,
+        // taking turns from the start. Each prefix that did not decide is thrown away.
+        let pace = Pace { work_cap: Some(cap), ..Pace::default() };
+        let baseline = Some((plain, plain_time));
+        let (mut ex, capped) = search_paced(program, &ex_params, None, stop, pace, baseline)?;
+        if !capped && below_floor(&ex) {
+            ex.stats.total_time = started.elapsed();
+            ex.race = Some(Race {
+                decided_by: Strategy::Exhaustive,
+                other: Strategy::Ldfi,
+                other_executions: 0,
+                work: (ex.stats.work, 0),
             });
-            (ld, ex, baton)
+            return Ok(ex);
+        } else {
+            let plain = (ex.baseline, plain_time);
+            let baton = Baton::new(false);
+            let pacer = Pacer { baton: &baton, me: 0 };
+            let pace = Pace { pacer: Some(&pacer), work_cap: Some(PREFIX), on_work: None };
+            match search_paced(program, &ld_params, progress, stop, pace, None) {
+                ld @ (Err(_) | Ok((_, false))) => {
+                    let pacer = Pacer { baton: &baton, me: 1 };
+                    let pace = Pace { pacer: Some(&pacer), ..Pace::default() };
+                    let ex = search_paced(program, &ex_params, None, stop, pace, Some(plain));
+                    (Some(ld), ex, baton)
+                }
+                Ok((_, true)) => {
+                    let baton = Baton::new(true);
+                    let sides = (&ld_params, &ex_params);
+                    let (ld, ex) = race_threads(program, sides, progress, stop, &baton, plain);
+                    (Some(ld), ex, baton)
+                }
+            }
+        }
+    } else {
+        // Two cores or more: exhaustive starts on this thread; once its work passes the floor,
+        // ldfi starts on another, and the two run at once (nothing is thrown away).
+        let baton = Baton::new(false);
+        let (ld, ex) = std::thread::scope(|s| {
+            let handle = std::cell::RefCell::new(None);
+            let (baton_ref, ld_ref) = (&baton, &ld_params);
+            let start_ldfi = || {
+                handle.borrow_mut().get_or_insert_with(|| {
+                    s.spawn(move || {
+                        let pacer = Pacer { baton: baton_ref, me: 0 };
+                        let pace = Pace { pacer: Some(&pacer), ..Pace::default() };
+                        search_paced(program, ld_ref, progress, stop, pace, None)
+                    })
+                });
+            };
+            let pacer = Pacer { baton: &baton, me: 1 };
+            let pace =
+                Pace { pacer: Some(&pacer), work_cap: None, on_work: Some((cap, &start_ldfi)) };
+            let ex = search_paced(program, &ex_params, None, stop, pace, Some((plain, plain_time)));
+            let ld = handle
+                .into_inner()
+                .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+            (ld, ex)
+        });
+        (ld, ex, baton)
+    };
+    // ldfi did not start: exhaustive decided below the floor, or it ended (out of budget, or
+    // just above the floor between two checks) before ldfi could be started: ldfi then
+    // runs now, on the same clock, until it passes exhaustive's work.
+    let ld = match ld {
+        Some(ld) => Some(ld),
+        None if ex.as_ref().is_ok_and(|(o, _)| below_floor(o)) => None,
+        None => {
+            let pacer = Pacer { baton: &baton, me: 0 };
+            let pace = Pace { pacer: Some(&pacer), ..Pace::default() };
+            Some(search_paced(program, &ld_params, progress, stop, pace, None))
         }
     };
-    let (ld, ex) = (ld.map(|(o, _)| o), ex.map(|(o, _)| o));
+    let (ld, ex) = (ld.map(|r| r.map(|(o, _)| o)), ex.map(|(o, _)| o));
     let turns = baton.state.lock().unwrap_or_else(|e| e.into_inner());
     // Without a verdict (both out of budget), ldfi's partial outcome is reported.
     let decider = turns.decider().unwrap_or(0);
-    let (mut outcome, strategies, ld_baseline) = if decider == 0 {
-        (ld?, (Strategy::Ldfi, Strategy::Exhaustive), None)
-    } else {
-        (ex?, (Strategy::Exhaustive, Strategy::Ldfi), ld.ok().map(|o| o.baseline))
+    let (mut outcome, strategies, ld_baseline) = match ld {
+        Some(ld) if decider == 0 => (ld?, (Strategy::Ldfi, Strategy::Exhaustive), None),
+        ld => {
+            let ld_baseline = ld.and_then(Result::ok).map(|o| o.baseline);
+            (ex?, (Strategy::Exhaustive, Strategy::Ldfi), ld_baseline)
+        }
     };
+    let decider = if strategies.0 == Strategy::Ldfi { 0 } else { 1 };
     if let Some(run) = ld_baseline.filter(|r| r.lineage.is_some()) {
         // ldfi's failure-free run recorded lineage: what explaining a counterexample needs.
         outcome.baseline = run;
@@ -555,6 +628,31 @@ fn race(
         work: (reached / CLOCK_WEIGHT[decider], other_work / CLOCK_WEIGHT[1 - decider]),
     });
     Ok(outcome)
+}
+
+/// The full race of [`race`] on two threads: ldfi on this one, exhaustive (given its
+/// failure-free run) on another, paced by `baton`.
+#[allow(clippy::type_complexity)]
+fn race_threads(
+    program: &Program,
+    (ld_params, ex_params): (&SearchParams, &SearchParams),
+    progress: Option<ProgressFn>,
+    stop: &AtomicBool,
+    baton: &Baton,
+    plain: (Run, Duration),
+) -> (Result<(Outcome, bool), EvalError>, Result<(Outcome, bool), EvalError>) {
+    std::thread::scope(|s| {
+        let ex = s.spawn(move || {
+            let pacer = Pacer { baton, me: 1 };
+            let pace = Pace { pacer: Some(&pacer), ..Pace::default() };
+            search_paced(program, ex_params, None, stop, pace, Some(plain))
+        });
+        let pacer = Pacer { baton, me: 0 };
+        let pace = Pace { pacer: Some(&pacer), ..Pace::default() };
+        let ld = search_paced(program, ld_params, progress, stop, pace, None);
+        let ex = ex.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (ld, ex)
+    })
 }
 
 /// Give an outcome's counterexamples, and the failure-free run they are explained against,
@@ -760,14 +858,10 @@ fn ldfi(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
     let t0 = Instant::now();
     enc.learn(baseline, &Hypothesis::default());
     d.stats.lineage_time += t0.elapsed();
-    // The encoder's fixed cost (its over-approximation of every run) and each learned run
-    // count as work; `auto` relies on the baseline's lesson counting (see [`race`]).
-    let fixed_work = enc.setup_firings();
-    let mut learned_firings = baseline.firings;
     let mut size = 1usize;
     let mut tried = std::collections::HashSet::new();
     loop {
-        d.extra_work = fixed_work + learned_firings * WORK_PER_LEARNED_FIRING + enc.solver_work();
+        ldfi_work(d, &enc);
         if d.out_of_budget() {
             return Ok(false);
         }
@@ -780,7 +874,7 @@ fn ldfi(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
         }
         d.stats.solve_time += t0.elapsed();
         d.stats.clauses = enc.clauses as u64;
-        d.extra_work = fixed_work + learned_firings * WORK_PER_LEARNED_FIRING + enc.solver_work();
+        ldfi_work(d, &enc);
         if batch.is_empty() {
             return Ok(true);
         }
@@ -810,9 +904,20 @@ fn ldfi(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
             let t0 = Instant::now();
             enc.learn(&run, h);
             d.stats.lineage_time += t0.elapsed();
-            learned_firings += run.firings;
         }
     }
+}
+
+/// Bring ldfi's work beyond evaluation up to date: the encoder's setup (with the firings
+/// of its over-approximation), each execution's fixed cost, encoding and solving.
+fn ldfi_work(d: &mut Driver, enc: &Encoder) {
+    d.stats.encoding_ops = enc.encoding_ops();
+    d.stats.solver_work = enc.solver_work();
+    d.extra_work = ENCODER_SETUP_WORK
+        + enc.setup_firings()
+        + d.stats.executions * WORK_PER_EXECUTION
+        + d.stats.encoding_ops / OPS_PER_WORK
+        + d.stats.solver_work / SOLVER_PER_WORK;
 }
 
 /// `LDFI_AUDIT=a->b@2,c@4` (debugging): the scenario whose real run every clause of the
@@ -1311,6 +1416,7 @@ mod tests {
             extra_work: 0,
             work_cap: None,
             capped: false,
+            on_work: None,
         };
         let baseline = d.run(&Scenario::default(), false).expect("baseline");
         assert!(!baseline.is_violation());

@@ -107,6 +107,9 @@ pub struct Encoder<'p> {
     possible_cache: FxHashMap<(RelId, Pattern, u32), bool>,
     /// Rule firings computing `possible` took (also when it gave up).
     setup_firings: u64,
+    /// Encoding operations so far, weighed by their literals or values (a deterministic
+    /// measure of the encoding's cost: see [`Encoder::encoding_ops`]).
+    ops: u64,
 }
 
 /// Most tuples one timestep of the over-approximation of every run may hold; beyond it the
@@ -134,6 +137,8 @@ struct Shared {
     /// `v <- OR lits` (v is implied by each literal: a lower bound).
     implied_defs: FxHashMap<Box<[Lit]>, Lit>,
     clauses: rustc_hash::FxHashSet<Box<[Lit]>>,
+    /// Scratch buffer of `clause_once`.
+    key: Vec<Lit>,
 }
 
 /// A tuple's identity across runs: relation, time, values.
@@ -179,6 +184,7 @@ impl<'p> Encoder<'p> {
             possible: None,
             possible_cache: FxHashMap::default(),
             setup_firings: 0,
+            ops: 0,
         };
         if negative_support {
             let params = crate::eval::RunParams {
@@ -204,17 +210,15 @@ impl<'p> Encoder<'p> {
     /// Some run within the bounds can hold a tuple of q matching the pattern at t (true when
     /// that is not known).
     fn possible(&mut self, q: RelId, pattern: &[Option<Value>], t: u32) -> bool {
+        self.ops += 1;
         let Some(run) = &self.possible else { return true };
         let key = (q, Pattern::from(pattern), t);
         if let Some(&p) = self.possible_cache.get(&key) {
             return p;
         }
-        let found = run.tuples.store(t).is_some_and(|store| {
-            store.rels[q as usize]
-                .list
-                .iter()
-                .any(|&id| pattern::matches(pattern, &run.tuples.rec(id).vals))
-        });
+        let list = run.tuples.store(t).map_or(&[][..], |store| &store.rels[q as usize].list);
+        let found = list.iter().any(|&id| pattern::matches(pattern, &run.tuples.rec(id).vals));
+        self.ops += list.len() as u64;
         self.possible_cache.insert(key, found);
         found
     }
@@ -226,6 +230,7 @@ impl<'p> Encoder<'p> {
     /// A literal implying the disjunction of `lits` (`None` when empty; the literal itself
     /// when there is one). Equal disjunctions share one literal.
     fn or_var(&mut self, mut lits: Vec<Lit>) -> Option<Lit> {
+        self.ops += 1 + lits.len() as u64;
         lits.sort_unstable();
         lits.dedup();
         match lits.len() {
@@ -248,6 +253,7 @@ impl<'p> Encoder<'p> {
     /// A literal implying every literal of `lits` (which must not be empty). Equal
     /// conjunctions share one literal.
     fn and_var(&mut self, mut lits: Vec<Lit>) -> Lit {
+        self.ops += 1 + lits.len() as u64;
         lits.sort_unstable();
         lits.dedup();
         if lits.len() == 1 {
@@ -266,6 +272,7 @@ impl<'p> Encoder<'p> {
 
     /// A literal implied by each literal of `lits` (`None` when empty).
     fn implied_var(&mut self, mut lits: Vec<Lit>) -> Option<Lit> {
+        self.ops += 1 + lits.len() as u64;
         lits.sort_unstable();
         lits.dedup();
         match lits.len() {
@@ -287,19 +294,26 @@ impl<'p> Encoder<'p> {
 
     /// Add a clause unless the same clause was added before.
     fn clause_once(&mut self, lits: &[Lit]) {
+        self.ops += 1 + lits.len() as u64;
         if let Some(audit) = &self.audit {
             audit.check(self, lits);
         }
-        let mut key = lits.to_vec();
+        // Most clauses of a run repeat an earlier run's: look up before allocating a key.
+        let mut key = std::mem::take(&mut self.shared.key);
+        key.clear();
+        key.extend_from_slice(lits);
         key.sort_unstable();
         key.dedup();
-        if self.shared.clauses.insert(key.into()) {
+        if !self.shared.clauses.contains(key.as_slice()) {
+            self.shared.clauses.insert(key.as_slice().into());
             self.clause(lits);
         }
+        self.shared.key = key;
     }
 
     /// The shared b(x) (`holds == false`) or h(x) variable of a tuple, and whether it is new.
     fn tuple_lit(&mut self, key: TupleKey, holds: bool) -> (Lit, bool) {
+        self.ops += 1 + key.2.len() as u64;
         let map = if holds { &self.shared.holds } else { &self.shared.lost };
         if let Some(&l) = map.get(&key) {
             return (l, false);
@@ -559,6 +573,13 @@ impl<'p> Encoder<'p> {
     /// done before any run is learned.
     pub fn setup_firings(&self) -> u64 {
         self.setup_firings
+    }
+
+    /// Encoding operations so far: each clause, definition and tuple variable met (new or
+    /// repeated) counts one plus its literals or values, each over-approximation lookup one
+    /// plus the tuples it scans. Deterministic, and proportional to the encoding's time.
+    pub fn encoding_ops(&self) -> u64 {
+        self.ops
     }
 
     pub fn fault_vars(&self) -> usize {
