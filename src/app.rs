@@ -788,12 +788,27 @@ fn check_one(
         print!("{}", report::text::outcome(&p.program, &outcome, &p.bounds_text(), &replay));
         if let Some(r) = &outcome.race {
             let plural = if r.other_executions == 1 { "" } else { "s" };
-            println!(
-                "decided by {} (with less work than {}, which had done {} execution{plural} by then)",
-                r.decided_by.name(),
-                r.other.name(),
-                r.other_executions
-            );
+            if outcome.verdict == search::Verdict::FaultFreeViolation
+                || (outcome.stats.executions == 1 && r.work.1 == 0)
+            {
+                println!(
+                    "decided by {} (by the failure-free run, where both strategies begin)",
+                    r.decided_by.name()
+                );
+            } else if r.work.1 == 0 {
+                println!(
+                    "decided by {} (with less work than {} needs for any verdict, so it did not start)",
+                    r.decided_by.name(),
+                    r.other.name()
+                );
+            } else {
+                println!(
+                    "decided by {} (with less work than {}, which had done {} execution{plural} by then)",
+                    r.decided_by.name(),
+                    r.other.name(),
+                    r.other_executions
+                );
+            }
         }
         println!(
             "pre: {} tuple{} at EOT in the failure-free run",

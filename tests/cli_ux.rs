@@ -256,3 +256,21 @@ fn a_closed_stdout_pipe_ends_quietly() {
     assert!(!err.contains("panicked"), "ldfi panicked on a closed pipe:\n{err}");
     assert_ne!(status.code(), Some(101), "exit code 101 is a panic");
 }
+
+/// `auto` says which strategy decided and why, also when the other never started, and the
+/// counterexample it reports is explained whichever strategy found it.
+#[test]
+fn auto_says_who_decided_and_explains_the_counterexample() {
+    let ffv = ldfi(&["check", "specs/services/web_tiers.ded", "-t", "6", "-f", "0", "-c", "0"]);
+    assert_eq!(ffv.status.code(), Some(1), "{}", stderr(&ffv));
+    assert!(stdout(&ffv).contains("by the failure-free run, where both strategies begin"));
+    let small = ldfi(&["check", RETRY, "-t", "4", "-f", "2", "-c", "1"]);
+    let out = stdout(&small);
+    assert_eq!(small.status.code(), Some(1), "{}", stderr(&small));
+    assert!(out.contains("COUNTEREXAMPLE"), "{out}");
+    assert!(out.contains("decided by exhaustive (with less work than ldfi needs"), "{out}");
+    assert!(out.contains("why post("), "the exhaustive counterexample is explained: {out}");
+    let exhaustive =
+        ldfi(&["check", RETRY, "-t", "4", "-f", "2", "-c", "1", "--strategy", "exhaustive"]);
+    assert!(stdout(&exhaustive).contains("why post("), "{}", stdout(&exhaustive));
+}

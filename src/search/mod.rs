@@ -1661,4 +1661,46 @@ mod tests {
         }
         assert_eq!(seen.len(), 2, "expected clear wins for both strategies, saw {seen:?}");
     }
+
+    /// Where exhaustive decides before ldfi starts (below ldfi's floor), ldfi alone really
+    /// needs more work: the floor is a lower bound, so the shortcut keeps the race's rule.
+    /// And a failure-free violation or a fault space of one scenario is decided by that run.
+    #[test]
+    fn auto_shortcuts_keep_the_rule() {
+        let mut floor_cases = 0;
+        for (path, eot, eff, crashes) in [
+            ("specs/broadcast/retry.ded", 4, 2, 1),
+            ("specs/broadcast/oneshot.ded", 4, 0, 1),
+            ("specs/broadcast/classic.ded", 5, 3, 0),
+            ("specs/commit/2pc.ded", 5, 3, 0),
+            ("specs/fd/heartbeat.ded", 5, 3, 0),
+            ("specs/commit/2pc.ded", 5, 0, 0),
+        ] {
+            let p = load(path);
+            for jobs in [1, 2] {
+                let params = auto_params(&p, eot, eff, crashes, jobs);
+                let o = search(&p, &params, None).expect("auto");
+                let race = o.race.expect("race");
+                if race.work.1 != 0 {
+                    continue;
+                }
+                assert_eq!(race.decided_by, Strategy::Exhaustive, "{path}");
+                let alone = SearchParams { strategy: Strategy::Ldfi, ..params.clone() };
+                let ld = search(&p, &alone, None).expect("ldfi");
+                assert_eq!(ld.verdict, o.verdict, "{path}");
+                if single_scenario(&params) {
+                    assert_eq!(o.stats.executions, 1, "{path}: one scenario, one run");
+                } else {
+                    assert!(
+                        ld.stats.work > race.work.0,
+                        "{path}: ldfi {} vs {}",
+                        ld.stats.work,
+                        race.work.0
+                    );
+                    floor_cases += 1;
+                }
+            }
+        }
+        assert!(floor_cases > 0, "some search is decided below ldfi's floor");
+    }
 }
