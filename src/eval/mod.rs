@@ -283,16 +283,18 @@ pub fn possible(
     cap: usize,
     firing_cap: u64,
 ) -> Option<Run> {
-    possible_counted(program, params, crashes, cap, firing_cap).0
+    possible_counted(program, params, crashes, cap, firing_cap, None).0
 }
 
-/// [`possible`], and the rule firings it took (also when it gave up).
+/// [`possible`], and the rule firings it took (also when it gave up, or when `cancel` was
+/// set: it is checked after each timestep).
 pub fn possible_counted(
     program: &Program,
     params: &RunParams,
     crashes: bool,
     cap: usize,
     firing_cap: u64,
+    cancel: Option<&std::sync::atomic::AtomicBool>,
 ) -> (Option<Run>, u64) {
     let params = RunParams { lineage: false, tuple_cap: cap, ..params.clone() };
     let scenario = Scenario::default();
@@ -300,7 +302,8 @@ pub fn possible_counted(
     engine.over = Some(crashes);
     engine.firing_cap = firing_cap;
     for t in 1..=params.eot {
-        if engine.step(t).is_err() {
+        let cancelled = || cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed));
+        if engine.step(t).is_err() || cancelled() {
             return (None, engine.firings);
         }
     }

@@ -105,6 +105,9 @@ impl<'r> RunEncoding<'r> {
     /// both lost and holding.
     pub(super) fn drain(&mut self, enc: &mut Encoder) {
         loop {
+            if enc.cancelled() {
+                return;
+            }
             if let Some(id) = self.queue.pop() {
                 self.encode_tuple(enc, id);
             } else if let Some(id) = self.hqueue.pop() {

@@ -110,6 +110,9 @@ pub struct Encoder<'p> {
     /// Encoding operations so far, weighed by their literals or values (a deterministic
     /// measure of the encoding's cost: see [`Encoder::encoding_ops`]).
     ops: u64,
+    /// Set when the search this encoder serves is abandoned (`auto`: the other strategy
+    /// decided): learning then stops early, leaving an encoding nobody will use.
+    cancel: Option<&'p std::sync::atomic::AtomicBool>,
 }
 
 /// Most tuples one timestep of the over-approximation of every run may hold; beyond it the
@@ -155,6 +158,7 @@ impl<'p> Encoder<'p> {
         crashes: u32,
         nodes: &[Sym],
         negative_support: bool,
+        cancel: Option<&'p std::sync::atomic::AtomicBool>,
     ) -> Self {
         let atoms: Vec<RuleAtoms> = program.rules.iter().map(rule_atoms).collect();
         let domains = domains(program, &atoms);
@@ -185,6 +189,7 @@ impl<'p> Encoder<'p> {
             possible_cache: FxHashMap::default(),
             setup_firings: 0,
             ops: 0,
+            cancel,
         };
         if negative_support {
             let params = crate::eval::RunParams {
@@ -199,6 +204,7 @@ impl<'p> Encoder<'p> {
                 crashes > 0,
                 POSSIBLE_CAP,
                 POSSIBLE_FIRINGS,
+                cancel,
             );
         }
         enc.crash_vars(crashes);
@@ -569,6 +575,11 @@ impl<'p> Encoder<'p> {
         }
     }
 
+    /// True when the search this encoder serves was abandoned (see `cancel`).
+    pub fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
     /// Rule firings the encoder's setup took (its over-approximation of every run): work
     /// done before any run is learned.
     pub fn setup_firings(&self) -> u64 {
@@ -647,7 +658,7 @@ mod tests {
             tuple_cap: crate::eval::DEFAULT_TUPLE_CAP,
         };
         let run = crate::eval::run(&program, &params, &Default::default()).expect("runs");
-        let mut enc = Encoder::new(&program, 5, 3, 0, &nodes, true);
+        let mut enc = Encoder::new(&program, 5, 3, 0, &nodes, true, None);
         enc.learn(&run, &Hypothesis::default());
         let mut min_size = 0;
         let batch = enc.next_batch(&mut min_size, 4);
