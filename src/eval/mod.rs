@@ -286,15 +286,15 @@ pub fn possible(
     possible_counted(program, params, crashes, cap, firing_cap, None).0
 }
 
-/// [`possible`], and the rule firings it took (also when it gave up, or when `cancel` was
-/// set: it is checked after each timestep).
+/// [`possible`], and the rule firings it took (also when it gave up). With `cancel = (bound,
+/// base)`, it also gives up after a timestep once `base` plus its firings pass `bound`.
 pub fn possible_counted(
     program: &Program,
     params: &RunParams,
     crashes: bool,
     cap: usize,
     firing_cap: u64,
-    cancel: Option<&std::sync::atomic::AtomicBool>,
+    cancel: Option<(&std::sync::atomic::AtomicU64, u64)>,
 ) -> (Option<Run>, u64) {
     let params = RunParams { lineage: false, tuple_cap: cap, ..params.clone() };
     let scenario = Scenario::default();
@@ -302,8 +302,10 @@ pub fn possible_counted(
     engine.over = Some(crashes);
     engine.firing_cap = firing_cap;
     for t in 1..=params.eot {
-        let cancelled = || cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed));
-        if engine.step(t).is_err() || cancelled() {
+        let over = |f: u64| {
+            cancel.is_some_and(|(b, base)| base + f > b.load(std::sync::atomic::Ordering::Relaxed))
+        };
+        if engine.step(t).is_err() || over(engine.firings) {
             return (None, engine.firings);
         }
     }

@@ -7,13 +7,13 @@ pub mod encode;
 
 use crate::analysis::ir::{Program, RelId, Sym, Value};
 use crate::eval::{self, EvalError, Frontier, Run, RunParams, Scenario, Stepped, Stepper};
-use encode::{Encoder, Hypothesis};
+use encode::{Encoder, Hypothesis, OPS_PER_WORK};
 use num_bigint::BigUint;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,8 +199,9 @@ struct Driver<'p> {
     capped: bool,
     /// Called once, when the work first passes the given amount (see [`race`]).
     on_work: Option<(u64, &'p dyn Fn())>,
-    /// Set when this search is abandoned (`auto`: the other strategy decided).
-    cancel: Option<&'p AtomicBool>,
+    /// `auto`: the work of the other strategy's verdict (`u64::MAX` while it has none);
+    /// once this search's work passes it, the search has lost.
+    cancel: Option<&'p AtomicU64>,
 }
 
 impl<'p> Driver<'p> {
@@ -271,7 +272,7 @@ impl<'p> Driver<'p> {
                 hook();
             }
         }
-        if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+        if self.cancel.is_some_and(|c| self.work() > c.load(Ordering::Relaxed)) {
             self.budget = Some("the other strategy decided first".into());
             return true;
         }
@@ -371,8 +372,8 @@ struct Pace<'a> {
     work_cap: Option<u64>,
     /// Call the function once the work passes the amount.
     on_work: Option<(u64, &'a dyn Fn())>,
-    /// Abandon the search as soon as this is set.
-    cancel: Option<&'a AtomicBool>,
+    /// Abandon the search as soon as its work passes this (the rival's verdict's work).
+    cancel: Option<&'a AtomicU64>,
 }
 
 /// One strategy's search (not `auto`), paced by `pace` (the flag returned says it stopped
@@ -467,8 +468,6 @@ const MEMO_HITS_PER_WORK: u64 = 4;
 const WORK_PER_EXECUTION: u64 = 200;
 /// ldfi: work units of the encoder's setup besides the firings of its over-approximation.
 const ENCODER_SETUP_WORK: u64 = 350;
-/// ldfi: encoding operations ([`Encoder::encoding_ops`]) per work unit.
-const OPS_PER_WORK: u64 = 4;
 /// ldfi: solver work ([`Encoder::solver_work`]) per work unit.
 const SOLVER_PER_WORK: u64 = 2;
 /// With two jobs or more: exhaustive's work at which `auto` starts ldfi beside it (about
@@ -582,7 +581,7 @@ fn race(
         // Two cores or more: exhaustive starts on this thread; once its work passes the floor,
         // ldfi starts on another, and the two run at once (nothing is thrown away).
         let baton = Baton::new(false);
-        let cancel = AtomicBool::new(false);
+        let cancel = AtomicU64::new(u64::MAX);
         let (ld, ex) = std::thread::scope(|s| {
             let handle = std::cell::RefCell::new(None);
             let (baton_ref, ld_ref, cancel_ref) = (&baton, &ld_params, &cancel);
@@ -607,8 +606,12 @@ fn race(
                 ..Pace::default()
             };
             let ex = search_paced(program, &ex_params, None, stop, pace, Some((plain, plain_time)));
-            if ex.as_ref().is_ok_and(|(o, _)| below_floor(o)) {
-                cancel.store(true, Ordering::Relaxed);
+            if let Ok((o, _)) = &ex {
+                if o.verdict != Verdict::BudgetExhausted {
+                    // ldfi has lost once its work passes exhaustive's (at once, below the floor).
+                    cancel
+                        .store(o.stats.work * CLOCK_WEIGHT[1] / CLOCK_WEIGHT[0], Ordering::Relaxed);
+                }
             }
             let ld = handle
                 .into_inner()
@@ -875,19 +878,27 @@ pub const ROUND: usize = 4;
 /// the search ended without running out of budget).
 fn ldfi(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
     let p = d.params;
+    // During its setup, ldfi's work is its baseline, the setup and one execution so far.
+    let setup_base = d.work() + ENCODER_SETUP_WORK + WORK_PER_EXECUTION;
+    let cancel = d.cancel.map(|c| (c, setup_base));
     let mut enc =
-        Encoder::new(d.program, p.eot, p.eff, p.crashes, &p.nodes, p.negative_support, d.cancel);
+        Encoder::new(d.program, p.eot, p.eff, p.crashes, &p.nodes, p.negative_support, cancel);
     if let Ok(spec) = std::env::var("LDFI_AUDIT") {
         match audit_scenario(d.program, &p.nodes, &spec) {
             Ok(s) => enc.audit(&s)?,
             Err(e) => eprintln!("LDFI_AUDIT ignored: {e}"),
         }
     }
+    ldfi_work(d, &enc);
+    enc.set_base_work(d.work() - d.stats.encoding_ops / OPS_PER_WORK);
     let t0 = Instant::now();
-    enc.learn(baseline, &Hypothesis::default());
+    if !enc.cancelled() {
+        enc.learn(baseline, &Hypothesis::default());
+    }
     d.stats.lineage_time += t0.elapsed();
     if enc.cancelled() {
-        // Abandoned while learning (the encoding is incomplete): stop before using it.
+        // Lost during the setup or while learning (the encoding may be incomplete): stop
+        // before using it.
         d.budget = Some("the other strategy decided first".into());
         return Ok(false);
     }
@@ -934,9 +945,16 @@ fn ldfi(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
                 }
                 continue;
             }
+            ldfi_work(d, &enc);
+            enc.set_base_work(d.work() - d.stats.encoding_ops / OPS_PER_WORK);
             let t0 = Instant::now();
             enc.learn(&run, h);
             d.stats.lineage_time += t0.elapsed();
+            if enc.cancelled() {
+                // Lost while learning (the encoding is incomplete): never solve it.
+                d.budget = Some("the other strategy decided first".into());
+                return Ok(false);
+            }
         }
     }
 }

@@ -110,9 +110,12 @@ pub struct Encoder<'p> {
     /// Encoding operations so far, weighed by their literals or values (a deterministic
     /// measure of the encoding's cost: see [`Encoder::encoding_ops`]).
     ops: u64,
-    /// Set when the search this encoder serves is abandoned (`auto`: the other strategy
-    /// decided): learning then stops early, leaving an encoding nobody will use.
-    cancel: Option<&'p std::sync::atomic::AtomicBool>,
+    /// `auto`: the work at which the rival strategy reached its verdict (`u64::MAX` while it
+    /// has none). Once this search's work passes it, the search has lost: learning then
+    /// stops early, leaving an encoding nobody will use.
+    cancel: Option<&'p std::sync::atomic::AtomicU64>,
+    /// The search's work besides the encoding operations (see [`Encoder::set_base_work`]).
+    base_work: u64,
 }
 
 /// Most tuples one timestep of the over-approximation of every run may hold; beyond it the
@@ -158,7 +161,7 @@ impl<'p> Encoder<'p> {
         crashes: u32,
         nodes: &[Sym],
         negative_support: bool,
-        cancel: Option<&'p std::sync::atomic::AtomicBool>,
+        cancel: Option<(&'p std::sync::atomic::AtomicU64, u64)>,
     ) -> Self {
         let atoms: Vec<RuleAtoms> = program.rules.iter().map(rule_atoms).collect();
         let domains = domains(program, &atoms);
@@ -189,7 +192,8 @@ impl<'p> Encoder<'p> {
             possible_cache: FxHashMap::default(),
             setup_firings: 0,
             ops: 0,
-            cancel,
+            cancel: cancel.map(|(b, _)| b),
+            base_work: 0,
         };
         if negative_support {
             let params = crate::eval::RunParams {
@@ -575,9 +579,16 @@ impl<'p> Encoder<'p> {
         }
     }
 
-    /// True when the search this encoder serves was abandoned (see `cancel`).
+    /// True when the search this encoder serves has lost to its rival (see `cancel`).
     pub fn cancelled(&self) -> bool {
-        self.cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+        self.cancel.is_some_and(|c| {
+            self.base_work + self.ops / OPS_PER_WORK > c.load(std::sync::atomic::Ordering::Relaxed)
+        })
+    }
+
+    /// The search's work now, besides the encoding operations counted here (for `cancel`).
+    pub fn set_base_work(&mut self, work: u64) {
+        self.base_work = work;
     }
 
     /// Rule firings the encoder's setup took (its over-approximation of every run): work
@@ -628,6 +639,9 @@ fn effective_faults(run: &Run, h: &Hypothesis) -> Hypothesis {
         crashes: h.crashes.clone(),
     }
 }
+
+/// Encoding operations ([`Encoder::encoding_ops`]) per work unit of the search's clock.
+pub const OPS_PER_WORK: u64 = 4;
 
 /// SAT solver propagations per work unit.
 #[cfg(not(feature = "cadical"))]
