@@ -478,19 +478,18 @@ const SPAWN_AT: u64 = 300;
 
 /// On one core: how far ahead in work one strategy may get before the other takes its turn.
 const SLICE: u64 = 10_000;
-/// Work ldfi may do alone before `auto` starts the exhaustive side beside it (a few
-/// milliseconds: below it, starting and waking a second thread cost more than the search).
+/// With one job: work ldfi may do alone (after exhaustive's floor prefix) before `auto`
+/// starts the full race (a few milliseconds: below it, a second thread costs more).
 const PREFIX: u64 = 10_000;
-/// How much each side's work counts on the shared clock (ldfi, exhaustive). Equal: since
-/// solver decisions count ([`Encoder::solver_work`]), a unit costs about the same wall time
-/// on both sides (measured on the synods, our Paxos and the broadcasts: ldfi 1,100 to 2,700
-/// units per ms, exhaustive 1,300 to 3,900, the ratio's geometric mean 1.0), so the loser
-/// reaches the winner's work at about the time the winner finishes.
+/// How much each side's work counts on the shared clock (ldfi, exhaustive). Equal: the
+/// units above are fitted to wall time on both sides, so the loser reaches the winner's
+/// work at about the time the winner finishes.
 const CLOCK_WEIGHT: [u64; 2] = [1, 1];
 
 /// `auto`: ldfi and the memoized exhaustive search run on one logical clock of
-/// deterministic work (firings, simulated timesteps, memo lookups, encoded lineage, solver
-/// propagations and decisions: [`Driver::work`], weighed by [`CLOCK_WEIGHT`]). **The
+/// deterministic work (firings, simulated timesteps, memo lookups, executions, encoding
+/// operations, solver propagations and decisions: [`Driver::work`], weighed by
+/// [`CLOCK_WEIGHT`]). **The
 /// strategy that reaches a verdict with less work decides** (ldfi on a tie); the other
 /// stops as soon as its own work passes the winner's. That rule depends only on work
 /// counts, never on timing, so the outcome is the same on every machine and for any
@@ -518,16 +517,9 @@ fn race(
     // space, it is the verdict, and neither strategy has anything left to do.
     let plain = evaluate(program, params, &Scenario::default(), false)?;
     if plain.0.is_violation() || single_scenario(params) {
-        let (mut outcome, _) =
+        let (outcome, _) =
             search_paced(program, &ex_params, progress, stop, Pace::default(), Some(plain))?;
-        outcome.stats.total_time = started.elapsed();
-        outcome.race = Some(Race {
-            decided_by: Strategy::Exhaustive,
-            other: Strategy::Ldfi,
-            other_executions: 0,
-            work: (outcome.stats.work, 0),
-        });
-        return Ok(outcome);
+        return Ok(decided_alone(outcome, started));
     }
     // ldfi reaches no verdict before it has set up its encoder and learned its failure-free
     // run, so its work at any verdict is at least that run's firings plus the setup and one
@@ -547,39 +539,33 @@ fn race(
         // taking turns from the start. Each prefix that did not decide is thrown away.
         let pace = Pace { work_cap: Some(cap), ..Pace::default() };
         let baseline = Some((plain, plain_time));
-        let (mut ex, capped) = search_paced(program, &ex_params, None, stop, pace, baseline)?;
+        let (ex, capped) = search_paced(program, &ex_params, None, stop, pace, baseline)?;
         if !capped && below_floor(&ex) {
-            ex.stats.total_time = started.elapsed();
-            ex.race = Some(Race {
-                decided_by: Strategy::Exhaustive,
-                other: Strategy::Ldfi,
-                other_executions: 0,
-                work: (ex.stats.work, 0),
-            });
-            return Ok(ex);
-        } else {
-            let plain = (ex.baseline, plain_time);
-            let baton = Baton::new(false);
-            let pacer = Pacer { baton: &baton, me: 0 };
-            let pace = Pace { pacer: Some(&pacer), work_cap: Some(PREFIX), ..Pace::default() };
-            match search_paced(program, &ld_params, progress, stop, pace, None) {
-                ld @ (Err(_) | Ok((_, false))) => {
-                    let pacer = Pacer { baton: &baton, me: 1 };
-                    let pace = Pace { pacer: Some(&pacer), ..Pace::default() };
-                    let ex = search_paced(program, &ex_params, None, stop, pace, Some(plain));
-                    (Some(ld), ex, baton)
-                }
-                Ok((_, true)) => {
-                    let baton = Baton::new(true);
-                    let sides = (&ld_params, &ex_params);
-                    let (ld, ex) = race_threads(program, sides, progress, stop, &baton, plain);
-                    (Some(ld), ex, baton)
-                }
+            return Ok(decided_alone(ex, started));
+        }
+        let plain = (ex.baseline, plain_time);
+        let baton = Baton::new(false);
+        let pacer = Pacer { baton: &baton, me: 0 };
+        let pace = Pace { pacer: Some(&pacer), work_cap: Some(PREFIX), ..Pace::default() };
+        match search_paced(program, &ld_params, progress, stop, pace, None) {
+            ld @ (Err(_) | Ok((_, false))) => {
+                let pacer = Pacer { baton: &baton, me: 1 };
+                let pace = Pace { pacer: Some(&pacer), ..Pace::default() };
+                let ex = search_paced(program, &ex_params, None, stop, pace, Some(plain));
+                (Some(ld), ex, baton)
+            }
+            Ok((_, true)) => {
+                let baton = Baton::new(true);
+                let sides = (&ld_params, &ex_params);
+                let (ld, ex) = race_threads(program, sides, progress, stop, &baton, plain);
+                (Some(ld), ex, baton)
             }
         }
     } else {
-        // Two cores or more: exhaustive starts on this thread; once its work passes the floor,
-        // ldfi starts on another, and the two run at once (nothing is thrown away).
+        // Two cores or more: exhaustive starts on this thread; once its work passes
+        // [`SPAWN_AT`] (or the floor, if lower), ldfi starts on another, and the two run at
+        // once (nothing is thrown away). ldfi stops as soon as its work passes exhaustive's
+        // verdict, even inside its setup (`cancel`).
         let baton = Baton::new(false);
         let cancel = AtomicU64::new(u64::MAX);
         let (ld, ex) = std::thread::scope(|s| {
@@ -658,6 +644,19 @@ fn race(
         work: (reached / CLOCK_WEIGHT[decider], other_work / CLOCK_WEIGHT[1 - decider]),
     });
     Ok(outcome)
+}
+
+/// An outcome exhaustive reached before ldfi did anything: by the failure-free run, or
+/// below ldfi's floor.
+fn decided_alone(mut ex: Outcome, started: Instant) -> Outcome {
+    ex.stats.total_time = started.elapsed();
+    ex.race = Some(Race {
+        decided_by: Strategy::Exhaustive,
+        other: Strategy::Ldfi,
+        other_executions: 0,
+        work: (ex.stats.work, 0),
+    });
+    ex
 }
 
 /// The full race of [`race`] on two threads: ldfi on this one, exhaustive (given its
