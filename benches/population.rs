@@ -13,7 +13,8 @@
 //! strategies at once). Their verdicts must agree (a disagreement
 //! is printed loudly and makes the process exit with status 1). Per case it reports the
 //! wall time of each search (`Stats.total_time`; a search under 200 ms is repeated up to 5
-//! times within 500 ms and the fastest run is kept, to damp scheduler noise), the process's
+//! times (`LDFI_POP_REPEATS`) within 100 ms each and the fastest run is kept, to damp
+//! scheduler noise), the process's
 //! CPU time (`clock_gettime(CLOCK_PROCESS_CPUTIME_ID)`, all threads) and the ratio
 //! ldfi / exhaustive. Per population: the geometric mean of the ratios and the worst case,
 //! over the cases where both searches finished; cases where one search timed out are
@@ -30,6 +31,7 @@
 //! `LDFI_POP_TIMEOUT` (seconds per search, default 10), `LDFI_POP_SPECS=0` / `LDFI_POP_GEN=0`
 //! (skip a population), `LDFI_POP_FILTER` (only spec cases whose label contains it),
 //! `LDFI_POP_JOBS` (workers of the measured strategy), `LDFI_POP_STRATEGY` (`auto`, `ldfi`),
+//! `LDFI_POP_REPEATS` (runs of a fast search, the fastest kept; default 5),
 //! `LDFI_POP_DUMP=DIR` (write each generated program to `DIR/gen-SEED.ded`, its first line
 //! the `ldfi check` bounds of its case, to reproduce it from the command line).
 //! Prints Markdown to stdout, progress to stderr, and JSON to `target/bench-population.json`.
@@ -111,12 +113,14 @@ impl Timed {
     }
 }
 
-/// Run a search; a fast one is repeated (up to 5 runs within 500 ms) and the fastest kept:
-/// on a loaded machine one preemption can turn a 1 ms search into 20 ms of wall time.
+/// Run a search; a fast one is repeated (up to `LDFI_POP_REPEATS` runs, default 5, within
+/// 100 ms per run) and the fastest kept: on a loaded machine one preemption can turn a 1 ms
+/// search into 20 ms of wall time.
 fn timed_search(program: &Program, params: &SearchParams) -> Result<Timed, String> {
     let mut best: Option<Timed> = None;
     let mut spent = Duration::ZERO;
-    for _ in 0..5 {
+    let repeats: u32 = env_or("LDFI_POP_REPEATS", 5);
+    for _ in 0..repeats.max(1) {
         let c0 = thread_cpu();
         let outcome = search::search(program, params, None).map_err(|e| format!("{e:?}"))?;
         let cpu = match (c0, thread_cpu()) {
@@ -128,7 +132,7 @@ fn timed_search(program: &Program, params: &SearchParams) -> Result<Timed, Strin
         if best.as_ref().is_none_or(|b| wall < b.wall) {
             best = Some(Timed { outcome, wall, cpu });
         }
-        if wall >= Duration::from_millis(200) || spent >= Duration::from_millis(500) {
+        if wall >= Duration::from_millis(200) || spent >= Duration::from_millis(100) * repeats {
             break;
         }
     }

@@ -789,11 +789,24 @@ fn check_one(
         if let Some(r) = &outcome.race {
             let plural = if r.other_executions == 1 { "" } else { "s" };
             if outcome.verdict == search::Verdict::FaultFreeViolation
-                || (outcome.stats.executions == 1 && r.work.1 == 0)
+                || (outcome.stats.executions == 1 && r.work.1 == 0 && !r.by_floor)
             {
                 println!(
                     "decided by {} (by the failure-free run, where both strategies begin)",
                     r.decided_by.name()
+                );
+            } else if r.by_floor && r.other_executions == 0 {
+                println!(
+                    "decided by {} (it certified with less work than {} can: one run to EOT per crash choice already costs more)",
+                    r.decided_by.name(),
+                    r.other.name()
+                );
+            } else if r.by_floor {
+                println!(
+                    "decided by {} (it certified with less work than {} can: after {} execution{plural}, one run to EOT per crash choice left already cost more)",
+                    r.decided_by.name(),
+                    r.other.name(),
+                    r.other_executions
                 );
             } else if r.work.1 == 0 {
                 println!(

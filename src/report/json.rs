@@ -30,6 +30,7 @@ pub struct RaceJson {
     pub strategy: String,
     pub other: String,
     pub other_executions: u64,
+    pub by_floor: bool,
 }
 
 #[derive(Serialize)]
@@ -170,6 +171,7 @@ pub fn report(
             strategy: r.decided_by.name().to_string(),
             other: r.other.name().to_string(),
             other_executions: r.other_executions,
+            by_floor: r.by_floor,
         }),
         verdict: o.verdict.name().to_string(),
         budget: o.budget.clone(),

@@ -4,6 +4,7 @@
 //! which runs `ldfi` and `exhaustive` in deterministic alternation (see [`race`]).
 
 pub mod encode;
+mod placement;
 
 use crate::analysis::ir::{Program, RelId, Sym, Value};
 use crate::eval::{self, EvalError, Frontier, Run, RunParams, Scenario, Stepped, Stepper};
@@ -163,21 +164,31 @@ pub struct Race {
     pub other_executions: u64,
     /// Work units (see [`Driver::work`]) each had spent: (decider, other).
     pub work: (u64, u64),
+    /// ldfi certified, and exhaustive lost to its floor: the work it had done plus one run
+    /// to EOT for each crash choice it had left was already more than ldfi's (`other_*`
+    /// are what it had done just before; zero when its first check was already beaten).
+    pub by_floor: bool,
 }
 
 /// Gross fault-space size: sum over k <= crashes of C(n, k) * eot^k crash choices, times
 /// 2^(n(n-1)(eff-1)) omission subsets.
 pub fn fault_space(nodes: usize, eot: u32, eff: u32, crashes: u32) -> BigUint {
-    let mut crash_choices = BigUint::from(0u32);
+    let crash_choices = crash_choice_count(nodes, eot, crashes);
+    let channels = (nodes * nodes.saturating_sub(1)) as u64 * eff.saturating_sub(1) as u64;
+    crash_choices * (BigUint::from(1u32) << channels)
+}
+
+/// Crash choices: sum over k <= crashes of C(n, k) * eot^k.
+fn crash_choice_count(nodes: usize, eot: u32, crashes: u32) -> BigUint {
+    let mut count = BigUint::from(0u32);
     let mut binom = BigUint::from(1u32);
     for k in 0..=crashes.min(nodes as u32) as usize {
         if k > 0 {
             binom = binom * BigUint::from(nodes - k + 1) / BigUint::from(k);
         }
-        crash_choices += &binom * BigUint::from(eot).pow(k as u32);
+        count += &binom * BigUint::from(eot).pow(k as u32);
     }
-    let channels = (nodes * nodes.saturating_sub(1)) as u64 * eff.saturating_sub(1) as u64;
-    crash_choices * (BigUint::from(1u32) << channels)
+    count
 }
 
 struct Driver<'p> {
@@ -197,11 +208,23 @@ struct Driver<'p> {
     /// Stop once the work passes this (see [`race`]); `capped` records that it did.
     work_cap: Option<u64>,
     capped: bool,
-    /// Called once, when the work first passes the given amount (see [`race`]).
-    on_work: Option<(u64, &'p dyn Fn())>,
     /// `auto`: the work of the other strategy's verdict (`u64::MAX` while it has none);
     /// once this search's work passes it, the search has lost.
     cancel: Option<&'p AtomicU64>,
+    /// Exhaustive: what is left of the fault space, for [`Driver::certify_floor`].
+    left: Option<Left>,
+}
+
+/// The exhaustive search's crash choices still ahead of it: each explores, at the least,
+/// its first path (no omission) from timestep 1 to EOT, for the memo is emptied between
+/// crash choices.
+#[derive(Debug, Clone, Copy)]
+struct Left {
+    /// Crash choices not started yet.
+    not_started: u64,
+    /// `stats.timesteps` when the current crash choice started.
+    choice_began: u64,
+    eot: u64,
 }
 
 impl<'p> Driver<'p> {
@@ -263,15 +286,21 @@ impl<'p> Driver<'p> {
             + self.extra_work
     }
 
+    /// Exhaustive: a lower bound on its work at a certification: the work so far plus the
+    /// timesteps every crash choice not yet explored will simulate at the least (EOT each;
+    /// the current one's first path counts what it has simulated). It never decreases.
+    /// Without a bound (other strategies), the work so far.
+    fn certify_floor(&self) -> u64 {
+        let now = self.work();
+        let Some(l) = self.left else { return now };
+        let current = l.eot.saturating_sub(self.stats.timesteps - l.choice_began);
+        let timesteps = l.not_started.saturating_mul(l.eot).saturating_add(current);
+        now.saturating_add(timesteps.saturating_mul(WORK_PER_TIMESTEP))
+    }
+
     /// True when the budget (max runs or timeout) is spent, or, with `auto`, when the other
     /// strategy decided (this call is also where the turn passes to it).
     fn out_of_budget(&mut self) -> bool {
-        if let Some((at, hook)) = self.on_work {
-            if self.work() > at {
-                self.on_work = None;
-                hook();
-            }
-        }
         if self.cancel.is_some_and(|c| self.work() > c.load(Ordering::Relaxed)) {
             self.budget = Some("the other strategy decided first".into());
             return true;
@@ -282,7 +311,7 @@ impl<'p> Driver<'p> {
             return true;
         }
         if let Some(p) = self.pacer {
-            if !p.tick(self.work(), self.stats.executions) {
+            if !p.tick(self.work(), self.stats.executions, self.certify_floor()) {
                 self.budget = Some("the other strategy decided first".into());
                 return true;
             }
@@ -370,8 +399,6 @@ struct Pace<'a> {
     pacer: Option<&'a Pacer<'a>>,
     /// Stop once the work passes it.
     work_cap: Option<u64>,
-    /// Call the function once the work passes the amount.
-    on_work: Option<(u64, &'a dyn Fn())>,
     /// Abandon the search as soon as its work passes this (the rival's verdict's work).
     cancel: Option<&'a AtomicU64>,
 }
@@ -387,7 +414,7 @@ fn search_paced(
     pace: Pace,
     baseline: Option<(Run, Duration)>,
 ) -> Result<(Outcome, bool), EvalError> {
-    let Pace { pacer, work_cap, on_work, cancel } = pace;
+    let Pace { pacer, work_cap, cancel } = pace;
     // Whatever way this returns, the other strategy gets the turn for good.
     let mut turn = pacer.map(|p| p.begin());
     let mut d = Driver {
@@ -407,8 +434,14 @@ fn search_paced(
         extra_work: 0,
         work_cap,
         capped: false,
-        on_work,
         cancel,
+        // Exhaustive is about to explore every crash choice, the first one's first path
+        // included (the failure-free run, simulated again step by step).
+        left: (params.strategy == Strategy::Exhaustive).then(|| {
+            let count = crash_choice_count(params.nodes.len(), params.eot, params.crashes);
+            let not_started = u64::try_from(count).unwrap_or(u64::MAX).saturating_sub(1);
+            Left { not_started, choice_began: 0, eot: u64::from(params.eot) }
+        }),
     };
     let baseline = match baseline {
         Some(timed) => d.record(timed),
@@ -437,6 +470,7 @@ fn search_paced(
     d.stats.work = d.work();
     if let Some(t) = &mut turn {
         t.decisive = verdict != Verdict::BudgetExhausted;
+        t.certified = verdict == Verdict::Certified;
         t.work = d.stats.work;
     }
     let capped = d.capped;
@@ -470,11 +504,6 @@ const WORK_PER_EXECUTION: u64 = 200;
 const ENCODER_SETUP_WORK: u64 = 350;
 /// ldfi: solver work ([`Encoder::solver_work`]) per work unit.
 const SOLVER_PER_WORK: u64 = 2;
-/// With two jobs or more: exhaustive's work at which `auto` starts ldfi beside it (about
-/// 0.2 ms: searches exhaustive finishes sooner pay no thread; measured over 369 generated
-/// programs, starting ldfi at 0, 300 or ldfi's floor gives a geometric-mean ratio to
-/// exhaustive of 0.351, 0.357 and 0.405).
-const SPAWN_AT: u64 = 300;
 
 /// On one core: how far ahead in work one strategy may get before the other takes its turn.
 const SLICE: u64 = 10_000;
@@ -489,17 +518,19 @@ const CLOCK_WEIGHT: [u64; 2] = [1, 1];
 /// `auto`: ldfi and the memoized exhaustive search run on one logical clock of
 /// deterministic work (firings, simulated timesteps, memo lookups, executions, encoding
 /// operations, solver propagations and decisions: [`Driver::work`], weighed by
-/// [`CLOCK_WEIGHT`]). **The
-/// strategy that reaches a verdict with less work decides** (ldfi on a tie); the other
-/// stops as soon as its own work passes the winner's. That rule depends only on work
+/// [`CLOCK_WEIGHT`]). **The strategy that reaches a verdict with less work decides** (ldfi
+/// on a tie); the other stops as soon as its own work passes the winner's, or, when ldfi
+/// certified, as soon as exhaustive's floor ([`Driver::certify_floor`], a lower bound on
+/// the work of its own certification) does: exhaustive can then only certify too, with
+/// at least that much work, so it need not get there. That rule depends only on work
 /// counts, never on timing, so the outcome is the same on every machine and for any
 /// `--jobs`. What `--jobs` changes is only how the two share the machine: with one job
 /// they take turns on one core (the one behind computes; it hands over once it is
 /// [`SLICE`] units ahead), with two or more they run at once on two cores, and the wall
-/// time is about the faster strategy's alone (BENCHMARKS.md, "auto"). Both strategies begin with the failure-free run: when it
-/// violates the invariant, or when the bounds allow no fault at all, it is the verdict
-/// before either strategy does anything else, and exhaustive (whose run needs no lineage)
-/// is named as the decider.
+/// time is about the faster strategy's alone (BENCHMARKS.md, "auto"). Both strategies
+/// begin with the failure-free run: when it violates the invariant, or when the bounds
+/// allow no fault at all, it is the verdict before either strategy does anything else,
+/// and exhaustive (whose run needs no lineage) is named as the decider.
 fn race(
     program: &Program,
     params: &SearchParams,
@@ -552,45 +583,31 @@ fn race(
                 let pacer = Pacer { baton: &baton, me: 1 };
                 let pace = Pace { pacer: Some(&pacer), ..Pace::default() };
                 let ex = search_paced(program, &ex_params, None, stop, pace, Some(plain));
-                (Some(ld), ex, baton)
+                (ld, ex, baton)
             }
             Ok((_, true)) => {
                 let baton = Baton::new(true);
                 let sides = (&ld_params, &ex_params);
                 let (ld, ex) = race_threads(program, sides, progress, stop, &baton, plain);
-                (Some(ld), ex, baton)
+                (ld, ex, baton)
             }
         }
     } else {
-        // Two cores or more: exhaustive starts on this thread; once its work passes
-        // [`SPAWN_AT`] (or the floor, if lower), ldfi starts on another, and the two run at
-        // once (nothing is thrown away). ldfi stops as soon as its work passes exhaustive's
-        // verdict, even inside its setup (`cancel`).
+        // Two cores or more: exhaustive runs on this thread and ldfi, at once, on another
+        // (placed on another core: see `placement`). ldfi stops as soon as its work passes
+        // exhaustive's verdict, even inside its setup (`cancel`).
         let baton = Baton::new(false);
         let cancel = AtomicU64::new(u64::MAX);
         let (ld, ex) = std::thread::scope(|s| {
-            let handle = std::cell::RefCell::new(None);
             let (baton_ref, ld_ref, cancel_ref) = (&baton, &ld_params, &cancel);
-            let start_ldfi = || {
-                handle.borrow_mut().get_or_insert_with(|| {
-                    s.spawn(move || {
-                        let pacer = Pacer { baton: baton_ref, me: 0 };
-                        let pace = Pace {
-                            pacer: Some(&pacer),
-                            cancel: Some(cancel_ref),
-                            ..Pace::default()
-                        };
-                        search_paced(program, ld_ref, progress, stop, pace, None)
-                    })
-                });
-            };
+            let ld = placement::spawn_elsewhere(s, move || {
+                let pacer = Pacer { baton: baton_ref, me: 0 };
+                let pace =
+                    Pace { pacer: Some(&pacer), cancel: Some(cancel_ref), ..Pace::default() };
+                search_paced(program, ld_ref, progress, stop, pace, None)
+            });
             let pacer = Pacer { baton: &baton, me: 1 };
-            let spawn_at = SPAWN_AT.min(cap);
-            let pace = Pace {
-                pacer: Some(&pacer),
-                on_work: Some((spawn_at, &start_ldfi)),
-                ..Pace::default()
-            };
+            let pace = Pace { pacer: Some(&pacer), ..Pace::default() };
             let ex = search_paced(program, &ex_params, None, stop, pace, Some((plain, plain_time)));
             if let Ok((o, _)) = &ex {
                 if o.verdict != Verdict::BudgetExhausted {
@@ -599,35 +616,24 @@ fn race(
                         .store(o.stats.work * CLOCK_WEIGHT[1] / CLOCK_WEIGHT[0], Ordering::Relaxed);
                 }
             }
-            let ld = handle
-                .into_inner()
-                .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+            let ld = ld.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             (ld, ex)
         });
-        (ld, ex, baton)
-    };
-    // ldfi did not start: exhaustive decided below the floor, or it ended (out of budget, or
-    // just above the floor between two checks) before ldfi could be started: ldfi then
-    // runs now, on the same clock, until it passes exhaustive's work.
-    let ld = match ld {
-        Some(ld) => Some(ld),
-        None if ex.as_ref().is_ok_and(|(o, _)| below_floor(o)) => None,
-        None => {
-            let pacer = Pacer { baton: &baton, me: 0 };
-            let pace = Pace { pacer: Some(&pacer), ..Pace::default() };
-            Some(search_paced(program, &ld_params, progress, stop, pace, None))
+        match ex {
+            // Below ldfi's floor, whatever ldfi did was bound to lose (as on one core, where
+            // it does not start).
+            Ok((ex, _)) if below_floor(&ex) => return Ok(decided_alone(ex, started)),
+            ex => (ld, ex, baton),
         }
     };
-    let (ld, ex) = (ld.map(|r| r.map(|(o, _)| o)), ex.map(|(o, _)| o));
+    let (ld, ex) = (ld.map(|(o, _)| o), ex.map(|(o, _)| o));
     let turns = baton.state.lock().unwrap_or_else(|e| e.into_inner());
     // Without a verdict (both out of budget), ldfi's partial outcome is reported.
     let decider = turns.decider().unwrap_or(0);
-    let (mut outcome, strategies, ld_baseline) = match ld {
-        Some(ld) if decider == 0 => (ld?, (Strategy::Ldfi, Strategy::Exhaustive), None),
-        ld => {
-            let ld_baseline = ld.and_then(Result::ok).map(|o| o.baseline);
-            (ex?, (Strategy::Exhaustive, Strategy::Ldfi), ld_baseline)
-        }
+    let (mut outcome, strategies, ld_baseline) = if decider == 0 {
+        (ld?, (Strategy::Ldfi, Strategy::Exhaustive), None)
+    } else {
+        (ex?, (Strategy::Exhaustive, Strategy::Ldfi), ld.ok().map(|o| o.baseline))
     };
     let decider = if strategies.0 == Strategy::Ldfi { 0 } else { 1 };
     if let Some(run) = ld_baseline.filter(|r| r.lineage.is_some()) {
@@ -642,6 +648,7 @@ fn race(
         other: strategies.1,
         other_executions,
         work: (reached / CLOCK_WEIGHT[decider], other_work / CLOCK_WEIGHT[1 - decider]),
+        by_floor: decider == 0 && turns.ldfi_certified,
     });
     Ok(outcome)
 }
@@ -655,6 +662,7 @@ fn decided_alone(mut ex: Outcome, started: Instant) -> Outcome {
         other: Strategy::Ldfi,
         other_executions: 0,
         work: (ex.stats.work, 0),
+        by_floor: false,
     });
     ex
 }
@@ -731,26 +739,41 @@ struct Turns {
     holder: usize,
     /// Weighted work each has done so far.
     work: [u64; 2],
+    /// Exhaustive's weighted [`Driver::certify_floor`]: it cannot certify with less work.
+    floor: u64,
     /// Which have ended.
     ended: [bool; 2],
     /// The weighted work at which each side reached its verdict (`None`: no verdict yet, or
     /// it ended without one).
     verdict_at: [Option<u64>; 2],
-    /// (weighted work, executions) at each side's budget checks, oldest first, for what the
-    /// loser had done when its work reached the winner's. Entries no verdict can need any
-    /// more (superseded below the other side's current work) are dropped.
-    history: [Vec<(u64, u64)>; 2],
+    /// Whether ldfi's verdict is a certification.
+    ldfi_certified: bool,
+    /// Each side's budget checks, oldest first (one per number of executions), for what the
+    /// loser had done when the winner's verdict beat it. Entries no verdict can need any
+    /// more are dropped.
+    history: [Vec<Check>; 2],
+}
+
+/// One side's state at a budget check (work and floor weighted).
+#[derive(Debug, Clone, Copy)]
+struct Check {
+    work: u64,
+    executions: u64,
+    floor: u64,
 }
 
 impl Turns {
     /// The other side reached a verdict with less work than `me` has now done (or as much,
-    /// when `me` is the exhaustive side, which loses ties): `me` can no longer win.
+    /// when `me` is the exhaustive side, which loses ties): `me` can no longer win. When
+    /// ldfi certified, exhaustive can only certify too (every run is good), so it has lost
+    /// as soon as its floor, a lower bound on the work of its certification, reaches
+    /// ldfi's: with no need to work that far.
     fn beaten(&self, me: usize) -> bool {
         self.verdict_at[1 - me].is_some_and(|w| {
             if me == 0 {
                 self.work[me] > w
             } else {
-                self.work[me] >= w
+                self.work[me] >= w || (self.ldfi_certified && self.floor >= w)
             }
         })
     }
@@ -767,25 +790,36 @@ impl Turns {
 
     /// Record a budget check of `me`: its executions so far at its current work.
     fn note(&mut self, me: usize, executions: u64) {
-        let (w, floor) = (self.work[me], self.work[1 - me]);
+        let floor = if me == 1 { self.floor } else { self.work[me] };
+        let check = Check { work: self.work[me], executions, floor };
+        let rival = self.work[1 - me];
         let h = &mut self.history[me];
-        if h.last().is_none_or(|&(_, e)| e != executions) {
-            h.push((w, executions));
+        if h.last().is_none_or(|c| c.executions != executions) {
+            h.push(check);
         }
         // The other side's verdict, if any, comes at or above its current work: only the
-        // last entry at or below it can still be asked for, and those after it.
+        // last entry at or below it can still be asked for (by work, or by floor), and
+        // those after it.
         if h.len() > 64 {
-            let keep = h.partition_point(|&(hw, _)| hw <= floor).saturating_sub(1);
-            h.drain(..keep);
+            let by_work = h.partition_point(|c| c.work <= rival).saturating_sub(1);
+            let by_floor = h.partition_point(|c| c.floor < rival).saturating_sub(1);
+            h.drain(..by_work.min(by_floor));
         }
     }
 
-    /// (executions, weighted work) of `side` at its last budget check at or below work `w`.
+    /// (executions, weighted work) of `side` when a verdict at work `w` beat it: at its
+    /// last budget check at or below `w` or, for exhaustive against a certification, its
+    /// last one whose floor was still below `w`.
     fn history_at(&self, side: usize, w: u64) -> (u64, u64) {
         let h = &self.history[side];
-        match h.partition_point(|&(hw, _)| hw <= w) {
+        let i = if side == 1 && self.ldfi_certified {
+            h.partition_point(|c| c.floor < w)
+        } else {
+            h.partition_point(|c| c.work <= w)
+        };
+        match i {
             0 => (0, 0),
-            i => (h[i - 1].1, h[i - 1].0),
+            i => (h[i - 1].executions, h[i - 1].work),
         }
     }
 }
@@ -805,7 +839,7 @@ impl Pacer<'_> {
     fn begin(&self) -> EndTurn<'_> {
         let st = self.lock();
         drop(self.wait_turn(st));
-        EndTurn { pacer: self, decisive: false, work: 0 }
+        EndTurn { pacer: self, decisive: false, certified: false, work: 0 }
     }
 
     /// When alternating, block until it is this side's turn or the other has ended.
@@ -823,10 +857,13 @@ impl Pacer<'_> {
     /// Report the (unweighted) work and executions so far; when alternating, hand the turn
     /// over when [`SLICE`] ahead of the other. False when the other side has won (this one
     /// must stop).
-    fn tick(&self, work: u64, executions: u64) -> bool {
+    fn tick(&self, work: u64, executions: u64, floor: u64) -> bool {
         let me = self.me;
         let mut st = self.lock();
         st.work[me] = work * CLOCK_WEIGHT[me];
+        if me == 1 {
+            st.floor = floor * CLOCK_WEIGHT[me];
+        }
         st.note(me, executions);
         let other = 1 - me;
         if st.alternate && !st.ended[other] && st.work[me] > st.work[other] + SLICE {
@@ -844,6 +881,7 @@ impl Pacer<'_> {
 struct EndTurn<'b> {
     pacer: &'b Pacer<'b>,
     decisive: bool,
+    certified: bool,
     work: u64,
 }
 
@@ -855,6 +893,7 @@ impl Drop for EndTurn<'_> {
         st.work[me] = st.work[me].max(self.work * CLOCK_WEIGHT[me]);
         if self.decisive {
             st.verdict_at[me] = Some(st.work[me]);
+            st.ldfi_certified |= me == 0 && self.certified;
         }
         st.holder = 1 - me;
         self.pacer.baton.turn_changed.notify_all();
@@ -1202,7 +1241,12 @@ fn exhaustive_with(d: &mut Driver, memoize: bool) -> Result<bool, EvalError> {
     let run_params =
         RunParams { eot: p.eot, nodes: p.nodes.clone(), lineage: false, tuple_cap: p.tuple_cap };
     let mut memo = Memo::default();
-    for crashes in crash_choices(&p.nodes, p.eot, p.crashes) {
+    let choices = crash_choices(&p.nodes, p.eot, p.crashes);
+    let choices_len = choices.len();
+    let eot = u64::from(p.eot);
+    for (i, crashes) in choices.into_iter().enumerate() {
+        let not_started = (choices_len - i - 1) as u64;
+        d.left = Some(Left { not_started, choice_began: d.stats.timesteps, eot });
         let s = Scenario { omissions: Default::default(), crashes };
         let stepper = Stepper::new(d.program, &run_params, &s);
         memo.clear();
@@ -1466,8 +1510,8 @@ mod tests {
             extra_work: 0,
             work_cap: None,
             capped: false,
-            on_work: None,
             cancel: None,
+            left: None,
         };
         let baseline = d.run(&Scenario::default(), false).expect("baseline");
         assert!(!baseline.is_violation());
@@ -1732,7 +1776,7 @@ mod tests {
                 let params = auto_params(&p, eot, eff, crashes, jobs);
                 let o = search(&p, &params, None).expect("auto");
                 let race = o.race.expect("race");
-                if race.work.1 != 0 {
+                if race.work.1 != 0 || race.by_floor {
                     continue;
                 }
                 assert_eq!(race.decided_by, Strategy::Exhaustive, "{path}");
@@ -1753,5 +1797,82 @@ mod tests {
             }
         }
         assert!(floor_cases > 0, "some search is decided below ldfi's floor");
+    }
+
+    /// Exhaustive's floor is a lower bound on the work of its certification: at every
+    /// budget check of a search that certifies, the floor is at most the final work, and
+    /// at the first check it is the baseline's firings plus EOT timesteps per crash choice.
+    #[test]
+    fn exhaustive_floor_bounds_its_certification() {
+        let mut certified = 0;
+        for (path, eot, eff, crashes) in [
+            ("specs/broadcast/retry.ded", 4, 2, 1),
+            ("specs/broadcast/redundant.ded", 5, 3, 1),
+            ("specs/commit/2pc_ctp.ded", 5, 0, 1),
+            ("specs/consensus/paxos.ded", 5, 2, 1),
+            ("specs/replication/chain.ded", 5, 2, 1),
+        ] {
+            let p = load(path);
+            let params = SearchParams {
+                strategy: Strategy::Exhaustive,
+                ..auto_params(&p, eot, eff, crashes, 1)
+            };
+            let baton = Baton::new(false);
+            let pacer = Pacer { baton: &baton, me: 1 };
+            let pace = Pace { pacer: Some(&pacer), ..Pace::default() };
+            let stop = AtomicBool::new(false);
+            let (o, _) = search_paced(&p, &params, None, &stop, pace, None).expect("search");
+            if o.verdict != Verdict::Certified {
+                continue;
+            }
+            certified += 1;
+            let turns = baton.state.lock().expect("lock");
+            let checks = &turns.history[1];
+            let choices = u64::try_from(crash_choice_count(p.inferred_nodes.len(), eot, crashes))
+                .expect("small");
+            let first = o.baseline.firings + choices * u64::from(eot) * WORK_PER_TIMESTEP;
+            assert_eq!(checks.first().map(|c| c.floor), Some(first), "{path}");
+            for c in checks {
+                assert!(c.floor <= o.stats.work, "{path}: floor {} > {}", c.floor, o.stats.work);
+                assert!(c.floor >= c.work, "{path}");
+            }
+            assert!(checks.windows(2).all(|w| w[0].floor <= w[1].floor), "{path}: monotone");
+        }
+        assert!(certified >= 3, "most of these certify");
+    }
+
+    /// When ldfi certifies and exhaustive lost to its floor, the rule still holds:
+    /// exhaustive alone needs at least as much work, and reaches the same verdict.
+    #[test]
+    fn beaten_by_the_floor_keeps_the_rule() {
+        let mut cases = 0;
+        for (path, eot, eff, crashes) in [
+            ("specs/broadcast/redundant.ded", 5, 3, 1),
+            ("specs/consensus/paxos.ded", 5, 2, 1),
+            ("specs/replication/chain.ded", 5, 2, 1),
+            ("specs/commit/2pc_ctp.ded", 5, 0, 1),
+        ] {
+            let p = load(path);
+            for jobs in [1, 2] {
+                let params = auto_params(&p, eot, eff, crashes, jobs);
+                let o = search(&p, &params, None).expect("auto");
+                let race = o.race.expect("race");
+                if !race.by_floor {
+                    continue;
+                }
+                cases += 1;
+                assert_eq!(race.decided_by, Strategy::Ldfi, "{path}");
+                let ex = SearchParams { strategy: Strategy::Exhaustive, ..params.clone() };
+                let ex = search(&p, &ex, None).expect("exhaustive");
+                assert_eq!(ex.verdict, Verdict::Certified, "{path}");
+                assert!(
+                    ex.stats.work >= race.work.0,
+                    "{path}: {} < {}",
+                    ex.stats.work,
+                    race.work.0
+                );
+            }
+        }
+        assert!(cases > 0, "some certification is decided by exhaustive's floor");
     }
 }
