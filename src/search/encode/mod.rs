@@ -38,9 +38,9 @@ use rustc_hash::FxHashMap;
 use rustsat::encodings::card::{BoundUpper, BoundUpperIncremental, Totalizer};
 use rustsat::instances::{BasicVarManager, ManageVars};
 use rustsat::solvers::{Solve, SolveIncremental, SolverResult};
-use rustsat::types::{Clause, Lit, TernaryVal};
-use statics::{components, domains, recursive_components, rule_atoms, stable_relations};
-use statics::{Domain, RuleAtoms};
+use rustsat::types::{Lit, TernaryVal};
+use statics::{components, domain_lists, domains, recursive_components, rule_atoms};
+use statics::{stable_relations, DomainList, RuleAtoms};
 use std::collections::BTreeMap;
 
 #[cfg(not(feature = "cadical"))]
@@ -81,7 +81,7 @@ pub struct Encoder<'p> {
     /// Argument patterns of each rule's (positive, negated) atoms.
     atoms: std::rc::Rc<Vec<RuleAtoms>>,
     /// Static value domain of each column of each relation.
-    domains: Vec<Vec<Domain>>,
+    domains: Vec<Vec<DomainList>>,
     /// Relations faults cannot change (see [`stable_relations`]).
     stable: Vec<bool>,
     /// The relations of each same-time component.
@@ -164,7 +164,7 @@ impl<'p> Encoder<'p> {
         cancel: Option<(&'p std::sync::atomic::AtomicU64, u64)>,
     ) -> Self {
         let atoms: Vec<RuleAtoms> = program.rules.iter().map(rule_atoms).collect();
-        let domains = domains(program, &atoms);
+        let domains = domain_lists(domains(program, &atoms));
         let mut enc = Encoder {
             program,
             eot,
@@ -340,7 +340,7 @@ impl<'p> Encoder<'p> {
     fn clause(&mut self, lits: &[Lit]) {
         self.clauses += 1;
         // The in-memory backends only fail on out-of-memory.
-        let _ = self.solver.add_clause(lits.iter().copied().collect::<Clause>());
+        let _ = self.solver.add_clause_ref(lits);
     }
 
     /// Crash variables c(n, t) for t in 1..=EOT, at most one per node, and at most `crashes`

@@ -15,25 +15,31 @@ pub(super) fn domain_tuples(
     pattern: &[Option<Value>],
     limit: usize,
 ) -> Option<Vec<Vec<Value>>> {
-    let mut out: Vec<Vec<Value>> = vec![Vec::new()];
+    let mut columns: Vec<&[Value]> = Vec::with_capacity(pattern.len());
+    let mut count = 1usize;
     for (col, p) in pattern.iter().enumerate() {
-        let values: Vec<Value> = match p {
-            Some(v) => vec![*v],
-            None => enc.domains[q as usize][col].as_ref()?.iter().copied().collect(),
+        let values: &[Value] = match p {
+            Some(v) => std::slice::from_ref(v),
+            None => enc.domains[q as usize][col].as_ref()?,
         };
-        if out.len() * values.len() > limit {
+        count = count.saturating_mul(values.len());
+        if count > limit {
             return None;
         }
-        out = out
-            .into_iter()
-            .flat_map(|c| {
-                values.iter().map(move |v| {
-                    let mut c = c.clone();
-                    c.push(*v);
-                    c
-                })
-            })
-            .collect();
+        columns.push(values);
+    }
+    // Every combination, the first column most significant (odometer order).
+    let mut out = Vec::with_capacity(count);
+    let mut digits = vec![0usize; columns.len()];
+    for _ in 0..count {
+        out.push(columns.iter().zip(&digits).map(|(vals, &d)| vals[d]).collect());
+        for (d, vals) in digits.iter_mut().zip(&columns).rev() {
+            *d += 1;
+            if *d < vals.len() {
+                break;
+            }
+            *d = 0;
+        }
     }
     Some(out)
 }
@@ -129,6 +135,8 @@ const DOMAIN_LIMIT: usize = 1024;
 
 /// A column's possible values: `None` when unknown (arithmetic, aggregates, too many).
 pub(super) type Domain = Option<std::collections::BTreeSet<Value>>;
+/// A known domain's values in order.
+pub(super) type DomainList = Option<Vec<Value>>;
 
 /// Static value domains of every column of every relation: the constants of facts and rule
 /// heads, flowing through rule variables (a least fixpoint over sets; arithmetic, `count`
@@ -200,4 +208,10 @@ pub(super) fn domains(program: &Program, atoms: &[RuleAtoms]) -> Vec<Vec<Domain>
             return dom;
         }
     }
+}
+
+/// The domains as sorted value lists (what [`domain_tuples`] enumerates).
+pub(super) fn domain_lists(domains: Vec<Vec<Domain>>) -> Vec<Vec<DomainList>> {
+    let list = |d: Domain| d.map(|set| set.into_iter().collect());
+    domains.into_iter().map(|cols| cols.into_iter().map(list).collect()).collect()
 }
