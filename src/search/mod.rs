@@ -589,96 +589,15 @@ fn race(
     // whenever it finishes below it, and ldfi need not start at all: the small searches,
     // where ldfi's fixed cost is the whole cost.
     let floor = (plain.0.firings + ENCODER_SETUP_WORK + WORK_PER_EXECUTION) * CLOCK_WEIGHT[0];
-    let below_floor = |ex: &Outcome| {
-        ex.verdict != Verdict::BudgetExhausted && ex.stats.work * CLOCK_WEIGHT[1] < floor
-    };
-    let cap = floor.saturating_sub(1) / CLOCK_WEIGHT[1];
-    let (plain, plain_time) = plain;
-    let (ld, ex, baton) = if alternate {
-        // One core: exhaustive alone up to the floor; then ldfi alone up to [`PREFIX`] and,
-        // if it reached a verdict, exhaustive on the same clock until it passes ldfi's work
-        // (what taking turns would do); only when ldfi needs more does the race run in full,
-        // taking turns from the start. Each prefix that did not decide is thrown away.
-        let pace = Pace { work_cap: Some(cap), ..Pace::default() };
-        let baseline = Some((plain, plain_time));
-        let (ex, capped) = search_paced(program, &ex_params, None, stop, pace, baseline)?;
-        if !capped && below_floor(&ex) {
-            return Ok(decided_alone(ex, started));
-        }
-        let plain = (ex.baseline, plain_time);
-        let baton = Baton::new(false);
-        let pacer = Pacer { baton: &baton, me: 0 };
-        let pace = Pace { pacer: Some(&pacer), work_cap: Some(PREFIX), ..Pace::default() };
-        match search_paced(program, &ld_params, progress, stop, pace, None) {
-            ld @ (Err(_) | Ok((_, false))) => {
-                let pacer = Pacer { baton: &baton, me: 1 };
-                let pace = Pace { pacer: Some(&pacer), ..Pace::default() };
-                let ex = search_paced(program, &ex_params, None, stop, pace, Some(plain));
-                (ld, ex, baton)
-            }
-            Ok((_, true)) => {
-                let baton = Baton::new(true);
-                let sides = (&ld_params, &ex_params);
-                let (ld, ex) = race_threads(program, sides, progress, stop, &baton, plain);
-                (ld, ex, baton)
-            }
-        }
+    let sides = (&ld_params, &ex_params);
+    let ran = if alternate {
+        one_core(program, sides, progress, stop, plain, floor)?
     } else {
-        // Two cores or more: exhaustive runs on this thread and ldfi, from its first budget
-        // check on ([`SPAWN_AT`]), on another (placed on another core: see `placement`).
-        // ldfi stops as soon as its work passes exhaustive's verdict, even inside its setup
-        // (`cancel`).
-        let baton = Baton::new(false);
-        let cancel = AtomicU64::new(u64::MAX);
-        let (ld, ex) = std::thread::scope(|s| {
-            let handle = std::cell::RefCell::new(None);
-            let (baton_ref, ld_ref, cancel_ref) = (&baton, &ld_params, &cancel);
-            let start_ldfi = || {
-                handle.borrow_mut().get_or_insert_with(|| {
-                    placement::spawn_elsewhere(s, move || {
-                        let pacer = Pacer { baton: baton_ref, me: 0 };
-                        let pace = Pace {
-                            pacer: Some(&pacer),
-                            cancel: Some(cancel_ref),
-                            ..Pace::default()
-                        };
-                        search_paced(program, ld_ref, progress, stop, pace, None)
-                    })
-                });
-            };
-            let pacer = Pacer { baton: &baton, me: 1 };
-            let spawn_at = SPAWN_AT;
-            let pace = Pace {
-                pacer: Some(&pacer),
-                on_work: Some((spawn_at, &start_ldfi)),
-                ..Pace::default()
-            };
-            let ex = search_paced(program, &ex_params, None, stop, pace, Some((plain, plain_time)));
-            if let Ok((o, _)) = &ex {
-                if o.verdict != Verdict::BudgetExhausted {
-                    // ldfi has lost once its work passes exhaustive's (at once, below the floor).
-                    cancel
-                        .store(o.stats.work * CLOCK_WEIGHT[1] / CLOCK_WEIGHT[0], Ordering::Relaxed);
-                }
-            }
-            let ld = handle
-                .into_inner()
-                .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
-            (ld, ex)
-        });
-        match (ex, ld) {
-            // Below ldfi's floor, whatever ldfi did was bound to lose (as on one core, where
-            // it does not start).
-            (Ok((ex, _)), _) if below_floor(&ex) => return Ok(decided_alone(ex, started)),
-            (ex, Some(ld)) => (ld, ex, baton),
-            // Exhaustive ended (out of budget, or just above the floor between two checks)
-            // before ldfi started: ldfi runs now, on the same clock.
-            (ex, None) => {
-                let pacer = Pacer { baton: &baton, me: 0 };
-                let pace = Pace { pacer: Some(&pacer), ..Pace::default() };
-                (search_paced(program, &ld_params, progress, stop, pace, None), ex, baton)
-            }
-        }
+        two_cores(program, sides, progress, stop, plain, floor)
+    };
+    let (ld, ex, baton) = match ran {
+        Ran::Alone(ex) => return Ok(decided_alone(*ex, started)),
+        Ran::Both(both) => *both,
     };
     let (ld, ex) = (ld.map(|(o, _)| o), ex.map(|(o, _)| o));
     let turns = baton.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -705,6 +624,118 @@ fn race(
         by_floor: decider == 0 && turns.ldfi_certified,
     });
     Ok(outcome)
+}
+
+/// One side's search in an `auto` race (the flag: it stopped at its work cap).
+type Side = Result<(Outcome, bool), EvalError>;
+
+/// How the two sides of an `auto` race ran.
+enum Ran {
+    /// Exhaustive decided below ldfi's floor: ldfi could not win (it did not start, or was
+    /// abandoned).
+    Alone(Box<Outcome>),
+    /// Both searched (ldfi, exhaustive), paced by the baton.
+    Both(Box<(Side, Side, Baton)>),
+}
+
+/// Exhaustive reached a verdict with less work than ldfi's `floor`.
+fn below(ex: &Outcome, floor: u64) -> bool {
+    ex.verdict != Verdict::BudgetExhausted && ex.stats.work * CLOCK_WEIGHT[1] < floor
+}
+
+/// `auto` on one core: exhaustive alone up to ldfi's floor; then ldfi alone up to
+/// [`PREFIX`] and, if it reached a verdict, exhaustive on the same clock until it passes
+/// ldfi's work (or, against a certification, its floor does: what taking turns would do);
+/// only when ldfi needs more does the race run in full, taking turns from the start. Each
+/// prefix that did not decide is thrown away.
+fn one_core(
+    program: &Program,
+    (ld_params, ex_params): (&SearchParams, &SearchParams),
+    progress: Option<ProgressFn>,
+    stop: &AtomicBool,
+    (plain, plain_time): (Run, Duration),
+    floor: u64,
+) -> Result<Ran, EvalError> {
+    let cap = floor.saturating_sub(1) / CLOCK_WEIGHT[1];
+    let pace = Pace { work_cap: Some(cap), ..Pace::default() };
+    let baseline = Some((plain, plain_time));
+    let (ex, capped) = search_paced(program, ex_params, None, stop, pace, baseline)?;
+    if !capped && below(&ex, floor) {
+        return Ok(Ran::Alone(Box::new(ex)));
+    }
+    let plain = (ex.baseline, plain_time);
+    let baton = Baton::new(false);
+    let pacer = Pacer { baton: &baton, me: 0 };
+    let pace = Pace { pacer: Some(&pacer), work_cap: Some(PREFIX), ..Pace::default() };
+    let ld = search_paced(program, ld_params, progress, stop, pace, None);
+    if let Ok((_, true)) = ld {
+        let baton = Baton::new(true);
+        let sides = (ld_params, ex_params);
+        let (ld, ex) = race_threads(program, sides, progress, stop, &baton, plain);
+        return Ok(Ran::Both(Box::new((ld, ex, baton))));
+    }
+    let pacer = Pacer { baton: &baton, me: 1 };
+    let pace = Pace { pacer: Some(&pacer), ..Pace::default() };
+    let ex = search_paced(program, ex_params, None, stop, pace, Some(plain));
+    Ok(Ran::Both(Box::new((ld, ex, baton))))
+}
+
+/// `auto` on two cores or more: exhaustive runs on this thread and ldfi, from exhaustive's
+/// first budget check on ([`SPAWN_AT`]), on another (placed on another core: see
+/// `placement`). ldfi stops as soon as its work passes exhaustive's verdict, even inside
+/// its setup (`cancel`).
+fn two_cores(
+    program: &Program,
+    (ld_params, ex_params): (&SearchParams, &SearchParams),
+    progress: Option<ProgressFn>,
+    stop: &AtomicBool,
+    plain: (Run, Duration),
+    floor: u64,
+) -> Ran {
+    let baton = Baton::new(false);
+    let cancel = AtomicU64::new(u64::MAX);
+    let (ld, ex) = std::thread::scope(|s| {
+        let handle = std::cell::RefCell::new(None);
+        let (baton_ref, cancel_ref) = (&baton, &cancel);
+        let start_ldfi = || {
+            handle.borrow_mut().get_or_insert_with(|| {
+                placement::spawn_elsewhere(s, move || {
+                    let pacer = Pacer { baton: baton_ref, me: 0 };
+                    let pace =
+                        Pace { pacer: Some(&pacer), cancel: Some(cancel_ref), ..Pace::default() };
+                    search_paced(program, ld_params, progress, stop, pace, None)
+                })
+            });
+        };
+        let pacer = Pacer { baton: &baton, me: 1 };
+        let on_work: Option<(u64, &dyn Fn())> = Some((SPAWN_AT, &start_ldfi));
+        let pace = Pace { pacer: Some(&pacer), on_work, ..Pace::default() };
+        let ex = search_paced(program, ex_params, None, stop, pace, Some(plain));
+        if let Ok((o, _)) = &ex {
+            if o.verdict != Verdict::BudgetExhausted {
+                // ldfi has lost once its work passes exhaustive's (at once, below the floor).
+                cancel.store(o.stats.work * CLOCK_WEIGHT[1] / CLOCK_WEIGHT[0], Ordering::Relaxed);
+            }
+        }
+        let ld = handle
+            .into_inner()
+            .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        (ld, ex)
+    });
+    match (ex, ld) {
+        // Below ldfi's floor, whatever ldfi did was bound to lose (as on one core, where it
+        // does not start).
+        (Ok((ex, _)), _) if below(&ex, floor) => Ran::Alone(Box::new(ex)),
+        (ex, Some(ld)) => Ran::Both(Box::new((ld, ex, baton))),
+        // Exhaustive ended (out of budget) before ldfi started: ldfi runs now, on the same
+        // clock.
+        (ex, None) => {
+            let pacer = Pacer { baton: &baton, me: 0 };
+            let pace = Pace { pacer: Some(&pacer), ..Pace::default() };
+            let ld = search_paced(program, ld_params, progress, stop, pace, None);
+            Ran::Both(Box::new((ld, ex, baton)))
+        }
+    }
 }
 
 /// An outcome exhaustive reached before ldfi did anything: by the failure-free run, or
