@@ -568,7 +568,18 @@ impl<'p> Encoder<'p> {
                 Ok(SolverResult::Sat) => *min_size += 1,
                 _ => return None,
             }
+            // No hypothesis has k faults or fewer, and this model is one: with exactly k + 1
+            // it is a smallest, and the bounded solve would only look for one again.
+            if self.model_size() == *min_size {
+                return Some(self.model());
+            }
         }
+    }
+
+    /// The faults true in the solver's model.
+    fn model_size(&self) -> usize {
+        let val = |l: &&Lit| matches!(self.solver.lit_val(**l), Ok(TernaryVal::True));
+        self.faults.iter().filter(val).count()
     }
 
     fn model(&self) -> Hypothesis {
