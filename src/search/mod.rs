@@ -234,7 +234,6 @@ struct Left {
     not_started: u64,
     /// `stats.timesteps` when the current crash choice started.
     choice_began: u64,
-    eot: u64,
 }
 
 impl<'p> Driver<'p> {
@@ -303,8 +302,9 @@ impl<'p> Driver<'p> {
     fn certify_floor(&self) -> u64 {
         let now = self.work();
         let Some(l) = self.left else { return now };
-        let current = l.eot.saturating_sub(self.stats.timesteps - l.choice_began);
-        let timesteps = l.not_started.saturating_mul(l.eot).saturating_add(current);
+        let eot = u64::from(self.params.eot);
+        let current = eot.saturating_sub(self.stats.timesteps - l.choice_began);
+        let timesteps = l.not_started.saturating_mul(eot).saturating_add(current);
         now.saturating_add(timesteps.saturating_mul(WORK_PER_TIMESTEP))
     }
 
@@ -458,13 +458,8 @@ fn search_paced(
         capped: false,
         on_work,
         cancel,
-        // Exhaustive is about to explore every crash choice, the first one's first path
-        // included (the failure-free run, simulated again step by step).
-        left: (params.strategy == Strategy::Exhaustive).then(|| {
-            let count = crash_choice_count(params.nodes.len(), params.eot, params.crashes);
-            let not_started = u64::try_from(count).unwrap_or(u64::MAX).saturating_sub(1);
-            Left { not_started, choice_began: 0, eot: u64::from(params.eot) }
-        }),
+        // Set by the exhaustive search as it starts each crash choice.
+        left: None,
         last_tick: (0, u64::MAX),
     };
     let baseline = match baseline {
@@ -1012,8 +1007,7 @@ fn ldfi(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
             Err(e) => eprintln!("LDFI_AUDIT ignored: {e}"),
         }
     }
-    ldfi_work(d, &enc);
-    enc.set_base_work(d.work() - d.stats.encoding_ops / OPS_PER_WORK);
+    ldfi_work(d, &mut enc);
     let t0 = Instant::now();
     if !enc.cancelled() {
         enc.learn(baseline, &Hypothesis::default());
@@ -1028,7 +1022,7 @@ fn ldfi(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
     let mut size = 1usize;
     let mut tried = std::collections::HashSet::new();
     loop {
-        ldfi_work(d, &enc);
+        ldfi_work(d, &mut enc);
         if d.out_of_budget() {
             return Ok(false);
         }
@@ -1041,7 +1035,7 @@ fn ldfi(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
         }
         d.stats.solve_time += t0.elapsed();
         d.stats.clauses = enc.clauses as u64;
-        ldfi_work(d, &enc);
+        ldfi_work(d, &mut enc);
         if batch.is_empty() {
             return Ok(true);
         }
@@ -1068,8 +1062,7 @@ fn ldfi(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
                 }
                 continue;
             }
-            ldfi_work(d, &enc);
-            enc.set_base_work(d.work() - d.stats.encoding_ops / OPS_PER_WORK);
+            ldfi_work(d, &mut enc);
             let t0 = Instant::now();
             enc.learn(&run, h);
             d.stats.lineage_time += t0.elapsed();
@@ -1084,7 +1077,7 @@ fn ldfi(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
 
 /// Bring ldfi's work beyond evaluation up to date: the encoder's setup (with the firings
 /// of its over-approximation), each execution's fixed cost, encoding and solving.
-fn ldfi_work(d: &mut Driver, enc: &Encoder) {
+fn ldfi_work(d: &mut Driver, enc: &mut Encoder) {
     d.stats.encoding_ops = enc.encoding_ops();
     d.stats.solver_work = enc.solver_work();
     d.extra_work = ENCODER_SETUP_WORK
@@ -1092,6 +1085,8 @@ fn ldfi_work(d: &mut Driver, enc: &Encoder) {
         + d.stats.executions * WORK_PER_EXECUTION
         + d.stats.encoding_ops / OPS_PER_WORK
         + d.stats.solver_work / SOLVER_PER_WORK;
+    // What the encoder adds to while it learns is its own operations (for `cancelled`).
+    enc.set_base_work(d.work() - d.stats.encoding_ops / OPS_PER_WORK);
 }
 
 /// `LDFI_AUDIT=a->b@2,c@4` (debugging): the scenario whose real run every clause of the
@@ -1328,10 +1323,9 @@ fn exhaustive_with(d: &mut Driver, memoize: bool) -> Result<bool, EvalError> {
     let mut memo = Memo::default();
     let choices = crash_choices(&p.nodes, p.eot, p.crashes);
     let choices_len = choices.len();
-    let eot = u64::from(p.eot);
     for (i, crashes) in choices.into_iter().enumerate() {
         let not_started = (choices_len - i - 1) as u64;
-        d.left = Some(Left { not_started, choice_began: d.stats.timesteps, eot });
+        d.left = Some(Left { not_started, choice_began: d.stats.timesteps });
         let s = Scenario { omissions: Default::default(), crashes };
         let stepper = Stepper::new(d.program, &run_params, &s);
         memo.clear();

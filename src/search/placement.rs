@@ -1,8 +1,9 @@
 //! Where `auto` starts its second thread. On Linux, a new thread is queued on its parent's
 //! core, and on some virtual machines (this project's 2-core CI machine among them) it
 //! waits there while the parent stays busy, until the parent blocks or the scheduler
-//! rebalances: a median of 0.5 ms, and up to several milliseconds (BENCHMARKS.md, "auto's
-//! second thread"), longer than most of the searches `auto` races. So the parent yields
+//! rebalances (a median of 0.26 ms behind a parent busy for 0.2 ms, 2.3 ms behind one busy
+//! for 3 ms: BENCHMARKS.md, "auto's second thread"), longer than most of the searches
+//! `auto` races. So the parent yields
 //! once after the spawn, and the new thread's first act is to move itself to another core
 //! the process may use, then to allow itself the parent's cores again (it stays where it
 //! moved). Measured here: the new thread runs on the other core ~0.15 ms after the spawn,
@@ -21,14 +22,30 @@ where
     T: Send + 'scope,
     F: FnOnce() -> T + Send + 'scope,
 {
-    imp::spawn_elsewhere(s, f)
+    let target = imp::elsewhere();
+    let moves = target.is_some();
+    let handle = s.spawn(move || {
+        if let Some(target) = target {
+            imp::move_to(&target);
+        }
+        f()
+    });
+    if moves {
+        // Let the new thread run (on this core, where it was queued) and move itself.
+        std::thread::yield_now();
+    }
+    handle
 }
 
 #[cfg(target_os = "linux")]
 mod imp {
-    use std::thread::{Scope, ScopedJoinHandle};
-
     const SET_SIZE: usize = std::mem::size_of::<libc::cpu_set_t>();
+
+    /// Where a new thread should move: another core, and the cores it may use afterwards.
+    pub(super) struct Target {
+        core: usize,
+        allowed: libc::cpu_set_t,
+    }
 
     /// The calling thread's affinity mask.
     fn mask() -> Option<libc::cpu_set_t> {
@@ -63,56 +80,38 @@ mod imp {
         })
     }
 
-    /// Move the calling thread to `core`, then allow it `allowed` again (it stays where it
-    /// now runs until the scheduler has a reason to move it).
-    fn move_to(core: usize, allowed: &libc::cpu_set_t) {
-        // SAFETY: all zeroes is the empty set; `core` < CPU_SETSIZE (from `other_core`).
+    /// Another core the calling thread may use, if any.
+    pub(super) fn elsewhere() -> Option<Target> {
+        let allowed = mask()?;
+        let core = other_core(&allowed, current_core()?)?;
+        Some(Target { core, allowed })
+    }
+
+    /// Move the calling thread to the target core, then allow it the target's cores again
+    /// (it stays where it now runs until the scheduler has a reason to move it).
+    pub(super) fn move_to(target: &Target) {
+        // SAFETY: all zeroes is the empty set; the core < CPU_SETSIZE (from `other_core`).
         let one = unsafe {
             let mut one: libc::cpu_set_t = std::mem::zeroed();
-            libc::CPU_SET(core, &mut one);
+            libc::CPU_SET(target.core, &mut one);
             one
         };
         set_mask(&one);
-        set_mask(allowed);
-    }
-
-    pub(super) fn spawn_elsewhere<'scope, T, F>(
-        s: &'scope Scope<'scope, '_>,
-        f: F,
-    ) -> ScopedJoinHandle<'scope, T>
-    where
-        T: Send + 'scope,
-        F: FnOnce() -> T + Send + 'scope,
-    {
-        let allowed = mask();
-        let target = allowed.zip(current_core()).and_then(|(set, cur)| other_core(&set, cur));
-        let handle = s.spawn(move || {
-            if let (Some(core), Some(set)) = (target, allowed) {
-                move_to(core, &set);
-            }
-            f()
-        });
-        if target.is_some() {
-            // Let the new thread run (on this core, where it was queued) and move itself.
-            std::thread::yield_now();
-        }
-        handle
+        set_mask(&target.allowed);
     }
 }
 
 #[cfg(not(target_os = "linux"))]
 mod imp {
-    use std::thread::{Scope, ScopedJoinHandle};
+    /// No placement here.
+    pub(super) enum Target {}
 
-    pub(super) fn spawn_elsewhere<'scope, T, F>(
-        s: &'scope Scope<'scope, '_>,
-        f: F,
-    ) -> ScopedJoinHandle<'scope, T>
-    where
-        T: Send + 'scope,
-        F: FnOnce() -> T + Send + 'scope,
-    {
-        s.spawn(f)
+    pub(super) fn elsewhere() -> Option<Target> {
+        None
+    }
+
+    pub(super) fn move_to(target: &Target) {
+        match *target {}
     }
 }
 
