@@ -208,8 +208,6 @@ struct Driver<'p> {
     /// Stop once the work passes this (see [`race`]); `capped` records that it did.
     work_cap: Option<u64>,
     capped: bool,
-    /// Called once, when the work first passes the given amount (see [`race`]).
-    on_work: Option<(u64, &'p dyn Fn())>,
     /// `auto`: the work of the other strategy's verdict (`u64::MAX` while it has none);
     /// once this search's work passes it, the search has lost.
     cancel: Option<&'p AtomicU64>,
@@ -311,12 +309,6 @@ impl<'p> Driver<'p> {
     /// True when the budget (max runs or timeout) is spent, or, with `auto`, when the other
     /// strategy decided (this call is also where the turn passes to it).
     fn out_of_budget(&mut self) -> bool {
-        if let Some((at, hook)) = self.on_work {
-            if self.work() > at {
-                self.on_work = None;
-                hook();
-            }
-        }
         if self.cancel.is_some_and(|c| self.work() > c.load(Ordering::Relaxed)) {
             self.budget = Some("the other strategy decided first".into());
             return true;
@@ -365,16 +357,27 @@ impl<'p> Driver<'p> {
 /// An evaluated run and how long it took, or the evaluation error.
 type Timed = Result<(Run, Duration), EvalError>;
 
+/// The failure-free run with lineage, timed, abandoned (`None`) once `go_on`, given its rule
+/// firings so far, says no.
+fn evaluate_while(
+    program: &Program,
+    params: &SearchParams,
+    go_on: impl Fn(u64) -> bool,
+) -> Result<Option<(Run, Duration)>, EvalError> {
+    let t0 = Instant::now();
+    let run_params = run_params(params, true);
+    let run = eval::run_while(program, &run_params, &Scenario::default(), go_on)?;
+    Ok(run.map(|run| (run, t0.elapsed())))
+}
+
+fn run_params(params: &SearchParams, lineage: bool) -> RunParams {
+    RunParams { eot: params.eot, nodes: params.nodes.clone(), lineage, tuple_cap: params.tuple_cap }
+}
+
 /// Evaluate one scenario, timed.
 fn evaluate(program: &Program, params: &SearchParams, scenario: &Scenario, lineage: bool) -> Timed {
     let t0 = Instant::now();
-    let run_params = RunParams {
-        eot: params.eot,
-        nodes: params.nodes.clone(),
-        lineage,
-        tuple_cap: params.tuple_cap,
-    };
-    let run = eval::run(program, &run_params, scenario)?;
+    let run = eval::run(program, &run_params(params, lineage), scenario)?;
     Ok((run, t0.elapsed()))
 }
 
@@ -419,15 +422,13 @@ struct Pace<'a> {
     pacer: Option<&'a Pacer<'a>>,
     /// Stop once the work passes it.
     work_cap: Option<u64>,
-    /// Call the function once the work passes the amount.
-    on_work: Option<(u64, &'a dyn Fn())>,
     /// Abandon the search as soon as its work passes this (the rival's verdict's work).
     cancel: Option<&'a AtomicU64>,
 }
 
 /// One strategy's search (not `auto`), paced by `pace` (the flag returned says it stopped
 /// at its work cap). `baseline`, when given, is the failure-free run already evaluated
-/// (without lineage: only for strategies that need none).
+/// (with lineage for ldfi, which needs it; other strategies need none).
 fn search_paced(
     program: &Program,
     params: &SearchParams,
@@ -436,7 +437,7 @@ fn search_paced(
     pace: Pace,
     baseline: Option<(Run, Duration)>,
 ) -> Result<(Outcome, bool), EvalError> {
-    let Pace { pacer, work_cap, on_work, cancel } = pace;
+    let Pace { pacer, work_cap, cancel } = pace;
     // Whatever way this returns, the other strategy gets the turn for good.
     let mut turn = pacer.map(|p| p.begin());
     let mut d = Driver {
@@ -456,7 +457,6 @@ fn search_paced(
         extra_work: 0,
         work_cap,
         capped: false,
-        on_work,
         cancel,
         // Set by the exhaustive search as it starts each crash choice.
         left: None,
@@ -524,13 +524,6 @@ const ENCODER_SETUP_WORK: u64 = 350;
 /// ldfi: solver work ([`Encoder::solver_work`]) per work unit.
 const SOLVER_PER_WORK: u64 = 2;
 
-/// With two jobs or more: exhaustive's work after which `auto` starts ldfi beside it. At
-/// once: a search exhaustive finishes sooner would pay no thread (~0.15 ms to start here),
-/// but ldfi's small wins would wait for it; measured on generated seeds 400-1199, starting
-/// at 0, 150 or 300 units gives a geometric-mean ratio to exhaustive of 0.412, 0.428 and
-/// 0.462.
-const SPAWN_AT: u64 = 0;
-
 /// On one core: how far ahead in work one strategy may get before the other takes its turn.
 const SLICE: u64 = 10_000;
 /// With one job: work ldfi may do alone (after exhaustive's floor prefix) before `auto`
@@ -588,7 +581,7 @@ fn race(
     let ran = if alternate {
         one_core(program, sides, progress, stop, plain, floor)?
     } else {
-        two_cores(program, sides, progress, stop, plain, floor)
+        two_cores(program, sides, progress, stop, plain, floor)?
     };
     let (ld, ex, baton) = match ran {
         Ran::Alone(ex) => return Ok(decided_alone(*ex, started)),
@@ -675,10 +668,11 @@ fn one_core(
     Ok(Ran::Both(Box::new((ld, ex, baton))))
 }
 
-/// `auto` on two cores or more: exhaustive runs on this thread and ldfi, from exhaustive's
-/// first budget check on ([`SPAWN_AT`]), on another (placed on another core: see
-/// `placement`). ldfi stops as soon as its work passes exhaustive's verdict, even inside
-/// its setup (`cancel`).
+/// `auto` on two cores or more: exhaustive runs on this thread and ldfi beside it, on
+/// another core (see `placement`). ldfi stops as soon as its work passes exhaustive's
+/// verdict, even inside its setup (`cancel`), and does not start when exhaustive has already
+/// decided below its floor (when exhaustive finishes before the other core has begun ldfi,
+/// this thread runs ldfi's side itself, and that is all it has to check).
 fn two_cores(
     program: &Program,
     (ld_params, ex_params): (&SearchParams, &SearchParams),
@@ -686,25 +680,13 @@ fn two_cores(
     stop: &AtomicBool,
     plain: (Run, Duration),
     floor: u64,
-) -> Ran {
+) -> Result<Ran, EvalError> {
     let baton = Baton::new(false);
     let cancel = AtomicU64::new(u64::MAX);
-    let (ld, ex) = std::thread::scope(|s| {
-        let handle = std::cell::RefCell::new(None);
-        let (baton_ref, cancel_ref) = (&baton, &cancel);
-        let start_ldfi = || {
-            handle.borrow_mut().get_or_insert_with(|| {
-                placement::spawn_elsewhere(s, move || {
-                    let pacer = Pacer { baton: baton_ref, me: 0 };
-                    let pace =
-                        Pace { pacer: Some(&pacer), cancel: Some(cancel_ref), ..Pace::default() };
-                    search_paced(program, ld_params, progress, stop, pace, None)
-                })
-            });
-        };
+    let plain_firings = plain.0.firings;
+    let exhaustive = || {
         let pacer = Pacer { baton: &baton, me: 1 };
-        let on_work: Option<(u64, &dyn Fn())> = Some((SPAWN_AT, &start_ldfi));
-        let pace = Pace { pacer: Some(&pacer), on_work, ..Pace::default() };
+        let pace = Pace { pacer: Some(&pacer), ..Pace::default() };
         let ex = search_paced(program, ex_params, None, stop, pace, Some(plain));
         if let Ok((o, _)) = &ex {
             if o.verdict != Verdict::BudgetExhausted {
@@ -712,25 +694,36 @@ fn two_cores(
                 cancel.store(o.stats.work * CLOCK_WEIGHT[1] / CLOCK_WEIGHT[0], Ordering::Relaxed);
             }
         }
-        let ld = handle
-            .into_inner()
-            .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
-        (ld, ex)
-    });
-    match (ex, ld) {
+        ex
+    };
+    let ldfi = || {
+        // ldfi's work at any verdict is at least its failure-free run's firings plus its
+        // setup: once that passes exhaustive's verdict, ldfi has lost (at once, when
+        // exhaustive decided below the floor before ldfi began).
+        let lost = |firings: u64| {
+            firings + ENCODER_SETUP_WORK + WORK_PER_EXECUTION > cancel.load(Ordering::Relaxed)
+        };
+        if lost(plain_firings) {
+            return None;
+        }
+        let baseline = match evaluate_while(program, ld_params, |f| !lost(f)) {
+            Ok(Some(timed)) => timed,
+            Ok(None) => return None,
+            Err(e) => return Some(Err(e)),
+        };
+        let pacer = Pacer { baton: &baton, me: 0 };
+        let pace = Pace { pacer: Some(&pacer), cancel: Some(&cancel), ..Pace::default() };
+        Some(search_paced(program, ld_params, progress, stop, pace, Some(baseline)))
+    };
+    let (ex, ld) = placement::join_elsewhere(exhaustive, ldfi);
+    Ok(match (ex, ld) {
         // Below ldfi's floor, whatever ldfi did was bound to lose (as on one core, where it
-        // does not start).
+        // does not start). ldfi gives up before its verdict only then.
         (Ok((ex, _)), _) if below(&ex, floor) => Ran::Alone(Box::new(ex)),
         (ex, Some(ld)) => Ran::Both(Box::new((ld, ex, baton))),
-        // Exhaustive ended (out of budget) before ldfi started: ldfi runs now, on the same
-        // clock.
-        (ex, None) => {
-            let pacer = Pacer { baton: &baton, me: 0 };
-            let pace = Pace { pacer: Some(&pacer), ..Pace::default() };
-            let ld = search_paced(program, ld_params, progress, stop, pace, None);
-            Ran::Both(Box::new((ld, ex, baton)))
-        }
-    }
+        (Ok((ex, _)), None) => Ran::Alone(Box::new(ex)),
+        (Err(e), None) => return Err(e),
+    })
 }
 
 /// An outcome exhaustive reached before ldfi did anything: by the failure-free run, or
@@ -1589,7 +1582,6 @@ mod tests {
             extra_work: 0,
             work_cap: None,
             capped: false,
-            on_work: None,
             cancel: None,
             left: None,
             last_tick: (0, u64::MAX),
