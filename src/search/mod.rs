@@ -576,7 +576,7 @@ fn race(
     // execution's fixed cost. Exhaustive, alone up to that floor, decides by the rule above
     // whenever it finishes below it, and ldfi need not start at all: the small searches,
     // where ldfi's fixed cost is the whole cost.
-    let floor = (plain.0.firings + ENCODER_SETUP_WORK + WORK_PER_EXECUTION) * CLOCK_WEIGHT[0];
+    let floor = ldfi_floor(plain.0.firings) * CLOCK_WEIGHT[0];
     let sides = (&ld_params, &ex_params);
     let ran = if alternate {
         one_core(program, sides, progress, stop, plain, floor)?
@@ -624,6 +624,12 @@ enum Ran {
     Alone(Box<Outcome>),
     /// Both searched (ldfi, exhaustive), paced by the baton.
     Both(Box<(Side, Side, Baton)>),
+}
+
+/// ldfi's least work at any verdict, given its failure-free run's firings: that run, the
+/// encoder's setup and one execution's fixed cost (in ldfi's own units).
+fn ldfi_floor(baseline_firings: u64) -> u64 {
+    baseline_firings + ENCODER_SETUP_WORK + WORK_PER_EXECUTION
 }
 
 /// Exhaustive reached a verdict with less work than ldfi's `floor`.
@@ -700,9 +706,7 @@ fn two_cores(
         // ldfi's work at any verdict is at least its failure-free run's firings plus its
         // setup: once that passes exhaustive's verdict, ldfi has lost (at once, when
         // exhaustive decided below the floor before ldfi began).
-        let lost = |firings: u64| {
-            firings + ENCODER_SETUP_WORK + WORK_PER_EXECUTION > cancel.load(Ordering::Relaxed)
-        };
+        let lost = |firings: u64| ldfi_floor(firings) > cancel.load(Ordering::Relaxed);
         if lost(plain_firings) {
             return None;
         }
@@ -995,7 +999,7 @@ pub const ROUND: usize = 4;
 fn ldfi(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
     let p = d.params;
     // During its setup, ldfi's work is its baseline, the setup and one execution so far.
-    let setup_base = d.work() + ENCODER_SETUP_WORK + WORK_PER_EXECUTION;
+    let setup_base = ldfi_floor(d.work());
     let cancel = d.cancel.map(|c| (c, setup_base));
     let mut enc =
         Encoder::new(d.program, p.eot, p.eff, p.crashes, &p.nodes, p.negative_support, cancel);
