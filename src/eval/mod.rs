@@ -301,18 +301,18 @@ pub fn possible(
     cap: usize,
     firing_cap: u64,
 ) -> Option<Run> {
-    possible_counted(program, params, crashes, cap, firing_cap, None).0
+    possible_counted(program, params, crashes, cap, firing_cap, |_| true).0
 }
 
-/// [`possible`], and the rule firings it took (also when it gave up). With `cancel = (bound,
-/// base)`, it also gives up after a timestep once `base` plus its firings pass `bound`.
+/// [`possible`], and the rule firings it took (also when it gave up). It also gives up
+/// after a timestep once `go_on`, given the firings so far, says no.
 pub fn possible_counted(
     program: &Program,
     params: &RunParams,
     crashes: bool,
     cap: usize,
     firing_cap: u64,
-    cancel: Option<(&std::sync::atomic::AtomicU64, u64)>,
+    go_on: impl Fn(u64) -> bool,
 ) -> (Option<Run>, u64) {
     let params = RunParams { lineage: false, tuple_cap: cap, ..params.clone() };
     let scenario = Scenario::default();
@@ -320,10 +320,7 @@ pub fn possible_counted(
     engine.over = Some(crashes);
     engine.firing_cap = firing_cap;
     for t in 1..=params.eot {
-        let over = |f: u64| {
-            cancel.is_some_and(|(b, base)| base + f > b.load(std::sync::atomic::Ordering::Relaxed))
-        };
-        if engine.step(t).is_err() || over(engine.firings) {
+        if engine.step(t).is_err() || !go_on(engine.firings) {
             return (None, engine.firings);
         }
     }

@@ -505,24 +505,27 @@ fn search_paced(
     Ok((outcome, capped))
 }
 
-// The work clock, in units of about one rule firing of the exhaustive search (~0.6 µs).
-// Fitted on 369 generated programs (`--jobs 1`, fastest of 3; BENCHMARKS.md, "The work
-// clock"): exhaustive 0.57 µs per firing, 2.8 µs per timestep, 0.13 µs per memo hit; ldfi
-// 0.52 µs per firing, 0.15 µs per encoding operation, 0.29 µs per solver work unit,
-// ~120 µs per execution (a lineage run's setup, one solver call, the bookkeeping) and
-// ~210 µs for the encoder's setup.
+// The work clock, in units of about one rule firing of the exhaustive search (~0.29 µs).
+// Fitted on the 369 generated programs of seeds 0-399 (each search alone on this thread,
+// fastest of 5 and of 2 rounds; BENCHMARKS.md, "The work clock, refitted"): exhaustive
+// 0.28-0.31 µs per firing, 3.2-3.6 µs per timestep, 0.09-0.18 µs per memo hit; ldfi
+// 0.61-0.72 µs per firing (its runs record lineage), 0.12-0.18 µs per firing of its
+// over-approximation, 0.08 µs per encoding operation, 0.27-0.33 µs per solver work unit,
+// 43-54 µs per execution (a lineage run's setup, one solver call, the bookkeeping), and a
+// fixed cost per search no larger than exhaustive's (both 15-34 µs, not counted).
 
 /// Work units of a timestep the exhaustive search simulates, besides its firings (the
 /// frontier of every branch is built and interned).
-const WORK_PER_TIMESTEP: u64 = 5;
+const WORK_PER_TIMESTEP: u64 = 11;
 /// Memo hits per work unit (a branch cut by the memo: its key is built and looked up).
-const MEMO_HITS_PER_WORK: u64 = 4;
+const MEMO_HITS_PER_WORK: u64 = 2;
+/// ldfi: quarter work units of a rule firing in its runs, which record lineage (a firing
+/// of exhaustive's plain runs is 4 quarters).
+const LINEAGE_FIRING_QUARTERS: u64 = 9;
 /// ldfi: work units of each execution besides its firings.
-const WORK_PER_EXECUTION: u64 = 200;
-/// ldfi: work units of the encoder's setup besides the firings of its over-approximation.
-const ENCODER_SETUP_WORK: u64 = 350;
+const WORK_PER_EXECUTION: u64 = 160;
 /// ldfi: solver work ([`Encoder::solver_work`]) per work unit.
-const SOLVER_PER_WORK: u64 = 2;
+const SOLVER_PER_WORK: u64 = 1;
 
 /// On one core: how far ahead in work one strategy may get before the other takes its turn.
 const SLICE: u64 = 10_000;
@@ -626,10 +629,15 @@ enum Ran {
     Both(Box<(Side, Side, Baton)>),
 }
 
-/// ldfi's least work at any verdict, given its failure-free run's firings: that run, the
-/// encoder's setup and one execution's fixed cost (in ldfi's own units).
+/// ldfi's least work at any verdict, given its failure-free run's firings: that run (with
+/// lineage) and one execution's fixed cost.
 fn ldfi_floor(baseline_firings: u64) -> u64 {
-    baseline_firings + ENCODER_SETUP_WORK + WORK_PER_EXECUTION
+    lineage_firings_work(baseline_firings) + WORK_PER_EXECUTION
+}
+
+/// The work of `firings` rule firings in ldfi's lineage-recording runs.
+fn lineage_firings_work(firings: u64) -> u64 {
+    firings.saturating_mul(LINEAGE_FIRING_QUARTERS) / 4
 }
 
 /// Exhaustive reached a verdict with less work than ldfi's `floor`.
@@ -1082,8 +1090,9 @@ fn ldfi(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
 fn ldfi_work(d: &mut Driver, enc: &mut Encoder) {
     d.stats.encoding_ops = enc.encoding_ops();
     d.stats.solver_work = enc.solver_work();
-    d.extra_work = ENCODER_SETUP_WORK
-        + enc.setup_firings()
+    // `work` counts each firing once; a lineage firing weighs more.
+    d.extra_work = lineage_firings_work(d.stats.firings) - d.stats.firings
+        + enc.setup_work()
         + d.stats.executions * WORK_PER_EXECUTION
         + d.stats.encoding_ops / OPS_PER_WORK
         + d.stats.solver_work / SOLVER_PER_WORK;

@@ -208,7 +208,12 @@ impl<'p> Encoder<'p> {
                 crashes > 0,
                 POSSIBLE_CAP,
                 POSSIBLE_FIRINGS,
-                cancel,
+                |f| {
+                    cancel.is_none_or(|(bound, base)| {
+                        base + f / SETUP_FIRINGS_PER_WORK
+                            <= bound.load(std::sync::atomic::Ordering::Relaxed)
+                    })
+                },
             );
         }
         enc.crash_vars(crashes);
@@ -602,10 +607,10 @@ impl<'p> Encoder<'p> {
         self.base_work = work;
     }
 
-    /// Rule firings the encoder's setup took (its over-approximation of every run): work
-    /// done before any run is learned.
-    pub fn setup_firings(&self) -> u64 {
-        self.setup_firings
+    /// The work of the encoder's setup (its over-approximation of every run), in the
+    /// search's work units: done before any run is learned.
+    pub fn setup_work(&self) -> u64 {
+        self.setup_firings / SETUP_FIRINGS_PER_WORK
     }
 
     /// Encoding operations so far: each clause, definition and tuple variable met (new or
@@ -653,6 +658,10 @@ fn effective_faults(run: &Run, h: &Hypothesis) -> Hypothesis {
 
 /// Encoding operations ([`Encoder::encoding_ops`]) per work unit of the search's clock.
 pub const OPS_PER_WORK: u64 = 4;
+
+/// Firings of the over-approximation of every run per work unit: no lineage and no
+/// per-fault bookkeeping, so about half a firing of exhaustive's runs.
+const SETUP_FIRINGS_PER_WORK: u64 = 2;
 
 /// SAT solver propagations per work unit.
 #[cfg(not(feature = "cadical"))]
