@@ -343,7 +343,7 @@ pub struct Frontier {
     pub inputs: Vec<(RelId, Box<[Value]>)>,
     /// The tuples of earlier timesteps that `@T` body literals can still read (T < `time`):
     /// (T, relation, values), sorted. Empty for programs without absolute-time reads.
-    pub past: Vec<(u32, RelId, Box<[Value]>)>,
+    pub past: Vec<(u32, RelId, store::Vals)>,
 }
 
 /// One input of the next timestep produced by [`Stepper::step`]: its tuple and, for a
@@ -365,7 +365,7 @@ pub struct Stepped {
     /// Rule firings of this timestep.
     pub firings: u64,
     next: Vec<NextInput>,
-    past: Vec<(u32, RelId, Box<[Value]>)>,
+    past: Vec<(u32, RelId, store::Vals)>,
 }
 
 impl Stepped {
@@ -402,7 +402,7 @@ impl Stepped {
     }
 
     /// [`Frontier::past`] of the frontiers that follow this timestep.
-    pub fn past(&self) -> &[(u32, RelId, Box<[Value]>)] {
+    pub fn past(&self) -> &[(u32, RelId, store::Vals)] {
         &self.past
     }
 }

@@ -6,13 +6,17 @@ use rustc_hash::FxHashMap;
 
 pub type TupleId = u32;
 
+/// A tuple's values, shared by the run's arena, its timestep's set and whoever keys on the
+/// tuple (the encoder): one allocation per tuple, and clones that only count references.
+pub type Vals = std::sync::Arc<[Value]>;
+
 /// An index: key values (the indexed columns) → tuple ids.
 type Index = FxHashMap<Box<[Value]>, Vec<TupleId>>;
 
 /// One relation's tuples at one timestep.
 #[derive(Debug, Clone, Default)]
 pub struct RelStore {
-    set: FxHashMap<Box<[Value]>, TupleId>,
+    set: FxHashMap<Vals, TupleId>,
     /// Tuple ids in insertion order.
     pub list: Vec<TupleId>,
     /// The semi-naive round of each tuple of `list` (nondecreasing: rounds only grow
@@ -45,8 +49,8 @@ impl RelStore {
         self.list.is_empty()
     }
     /// Insert a tuple known to be absent.
-    fn insert(&mut self, vals: &[Value], id: TupleId, round: u32) {
-        self.set.insert(vals.into(), id);
+    fn insert(&mut self, vals: &Vals, id: TupleId, round: u32) {
+        self.set.insert(vals.clone(), id);
         self.list.push(id);
         self.rounds.push(round);
         for (cols, index) in &mut self.indexes {
@@ -82,7 +86,7 @@ pub struct TupleRec {
     pub time: u32,
     /// The semi-naive round that first derived it within its timestep (0 for inputs).
     pub round: u32,
-    pub vals: Box<[Value]>,
+    pub vals: Vals,
 }
 
 /// All tuples of one timestep.
@@ -127,9 +131,10 @@ impl Tuples {
             return (id, false);
         }
         let id = self.recs.len() as TupleId;
-        store.rels[rel as usize].insert(vals, id, round);
+        let vals: Vals = vals.into();
+        store.rels[rel as usize].insert(&vals, id, round);
         store.count += 1;
-        self.recs.push(TupleRec { rel, time, round, vals: vals.into() });
+        self.recs.push(TupleRec { rel, time, round, vals });
         (id, true)
     }
     pub fn rec(&self, id: TupleId) -> &TupleRec {

@@ -148,7 +148,7 @@ struct Shared {
 }
 
 /// A tuple's identity across runs: relation, time, values.
-type TupleKey = (RelId, u32, Box<[Value]>);
+type TupleKey = (RelId, u32, crate::eval::store::Vals);
 
 /// A tuple pattern: `None` matches any value.
 type Pattern = Box<[Option<Value>]>;
