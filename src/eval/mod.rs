@@ -710,7 +710,11 @@ impl<'p> Engine<'p> {
     }
 
     fn step(&mut self, t: u32) -> Result<(), EvalError> {
-        self.tuples.times.push(store::TimeStore::new(self.program));
+        let store = match self.tuples.times.last() {
+            Some(prev) => store::TimeStore::sized_like(self.program, prev),
+            None => store::TimeStore::new(self.program),
+        };
+        self.tuples.times.push(store);
         self.round = 0;
         self.inputs(t)?;
         for stratum in 0..self.program.strata.len() {

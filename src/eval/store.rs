@@ -39,6 +39,25 @@ impl RelStore {
                 .collect(),
         }
     }
+    /// An empty store with room for as many tuples and index keys as `like` holds.
+    fn sized_like(like: &RelStore) -> RelStore {
+        let n = like.list.len();
+        RelStore {
+            set: FxHashMap::with_capacity_and_hasher(n, Default::default()),
+            list: Vec::with_capacity(n),
+            rounds: Vec::with_capacity(n),
+            indexes: like
+                .indexes
+                .iter()
+                .map(|(cols, index)| {
+                    (
+                        cols.clone(),
+                        FxHashMap::with_capacity_and_hasher(index.len(), Default::default()),
+                    )
+                })
+                .collect(),
+        }
+    }
     pub fn get(&self, vals: &[Value]) -> Option<TupleId> {
         self.set.get(vals).copied()
     }
@@ -102,6 +121,14 @@ impl TimeStore {
             rels: program.indexes.iter().map(|cols| RelStore::new(cols)).collect(),
             count: 0,
         }
+    }
+    /// An empty store sized for the tuples of `like` (the previous timestep's, which most
+    /// of this one's repeat through persistence): its tables then do not grow tuple by tuple.
+    pub fn sized_like(program: &Program, like: &TimeStore) -> TimeStore {
+        if like.rels.len() != program.indexes.len() {
+            return TimeStore::new(program);
+        }
+        TimeStore { rels: like.rels.iter().map(RelStore::sized_like).collect(), count: 0 }
     }
     /// A placeholder for a timestep whose tuples nothing will read: it holds no relation.
     pub fn empty() -> TimeStore {
