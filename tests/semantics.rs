@@ -1376,10 +1376,13 @@ fn over_approximation_holds_every_run_of_every_spec() {
                     prepared.crashes,
                 ));
             }
+            // Crash tuples are held only when a rule reads them positively (the search
+            // models them by its crash variables, and `notin` always succeeds here).
+            let skip = |rel| Some(rel) == p.crash_rel && !eval::over_holds_crashes(p);
             for sc in &scenarios {
                 let Ok(run) = eval::run(p, &params, sc) else { continue };
                 checked += 1;
-                for rec in &run.tuples.recs {
+                for rec in run.tuples.recs.iter().filter(|r| !skip(r.rel)) {
                     if over.tuples.find(rec.rel, &rec.vals, rec.time).is_none() {
                         failures.push(format!(
                             "{}:{}: {}{:?}@{} under {} is not in the over-approximation",

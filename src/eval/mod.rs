@@ -287,7 +287,8 @@ pub fn run_while(
 
 /// Every tuple that can exist at each timestep in *any* run of the program within the bounds
 /// (an over-approximation of all fault scenarios at once, used to prune the search): every
-/// message is delivered, every crash tuple a scenario could supply is present, `notin`
+/// message is delivered, every crash tuple a scenario could supply is present (when a rule
+/// reads `crash` positively, see [`over_holds_crashes`]; otherwise none is), `notin`
 /// always succeeds, a `count` takes every value from 1 to its group's size and a `min` or
 /// `max` every value of its group. Faults only remove messages and add crash tuples, so by
 /// induction over time and strata each tuple of a real run is one of these. `None` when the
@@ -304,6 +305,16 @@ pub fn possible(
     possible_counted(program, params, crashes, cap, firing_cap, |_| true).0
 }
 
+/// Whether [`possible`] holds the crash tuples: only when some rule reads `crash`
+/// positively. A `notin crash` succeeds there anyway, and the search asks it about other
+/// relations only (crash tuples are its crash variables), so without such a rule the
+/// N x N x EOT crash tuples of every timestep would be inserted for nothing.
+pub fn over_holds_crashes(program: &Program) -> bool {
+    let crash = program.crash_rel;
+    crash.is_some()
+        && program.rules.iter().any(|r| r.positives.iter().any(|&(rel, _)| Some(rel) == crash))
+}
+
 /// [`possible`], and the rule firings it took (also when it gave up). It also gives up
 /// after a timestep once `go_on`, given the firings so far, says no.
 pub fn possible_counted(
@@ -317,7 +328,7 @@ pub fn possible_counted(
     let params = RunParams { lineage: false, tuple_cap: cap, ..params.clone() };
     let scenario = Scenario::default();
     let mut engine = Engine::new(program, &params, &scenario);
-    engine.over = Some(crashes);
+    engine.over = Some(crashes && over_holds_crashes(program));
     engine.firing_cap = firing_cap;
     for t in 1..=params.eot {
         if engine.step(t).is_err() || !go_on(engine.firings) {
