@@ -575,7 +575,7 @@ fn race(
         return Ok(decided_alone(outcome, started));
     }
     // ldfi reaches no verdict before it has set up its encoder and learned its failure-free
-    // run, so its work at any verdict is at least that run's firings plus the setup and one
+    // run, so its work at any verdict is at least that run's (lineage) firings and one
     // execution's fixed cost. Exhaustive, alone up to that floor, decides by the rule above
     // whenever it finishes below it, and ldfi need not start at all: the small searches,
     // where ldfi's fixed cost is the whole cost.
@@ -711,8 +711,8 @@ fn two_cores(
         ex
     };
     let ldfi = || {
-        // ldfi's work at any verdict is at least its failure-free run's firings plus its
-        // setup: once that passes exhaustive's verdict, ldfi has lost (at once, when
+        // ldfi's work at any verdict is at least its floor (its failure-free run and one
+        // execution): once that passes exhaustive's verdict, ldfi has lost (at once, when
         // exhaustive decided below the floor before ldfi began).
         let lost = |firings: u64| ldfi_floor(firings) > cancel.load(Ordering::Relaxed);
         if lost(plain_firings) {
@@ -1006,7 +1006,8 @@ pub const ROUND: usize = 4;
 /// the search ended without running out of budget).
 fn ldfi(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
     let p = d.params;
-    // During its setup, ldfi's work is its baseline, the setup and one execution so far.
+    // During its setup, ldfi's work is its floor (its baseline and one execution) plus the
+    // setup's own work, which the encoder adds as it goes.
     let setup_base = ldfi_floor(d.work());
     let cancel = d.cancel.map(|c| (c, setup_base));
     let mut enc =
@@ -1085,8 +1086,9 @@ fn ldfi(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
     }
 }
 
-/// Bring ldfi's work beyond evaluation up to date: the encoder's setup (with the firings
-/// of its over-approximation), each execution's fixed cost, encoding and solving.
+/// Bring ldfi's work beyond evaluation up to date: the extra weight of its lineage
+/// firings, the encoder's setup (the firings of its over-approximation), each execution's
+/// fixed cost, encoding and solving.
 fn ldfi_work(d: &mut Driver, enc: &mut Encoder) {
     d.stats.encoding_ops = enc.encoding_ops();
     d.stats.solver_work = enc.solver_work();
