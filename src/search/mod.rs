@@ -12,7 +12,6 @@ use encode::{Encoder, Hypothesis, OPS_PER_WORK};
 use num_bigint::BigUint;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -62,7 +61,8 @@ pub struct SearchParams {
     pub all: bool,
     pub negative_support: bool,
     pub tuple_cap: usize,
-    /// Worker threads for evaluating a round of hypotheses (the result does not depend on it).
+    /// Workers for `auto`: with two or more, its two strategies run at once (the result does
+    /// not depend on it). Each strategy is itself sequential.
     pub jobs: usize,
 }
 
@@ -266,22 +266,6 @@ impl<'p> Driver<'p> {
                 memo_hits: s.memo_hits,
             });
         }
-    }
-
-    /// Evaluate scenarios with lineage, in parallel on `jobs` workers. With one worker they
-    /// are evaluated lazily, so nothing runs after the search stops. The caller records them
-    /// in order.
-    fn run_batch(&mut self, scenarios: &[Scenario]) -> Result<Vec<Timed>, EvalError> {
-        let (program, params) = (self.program, self.params);
-        if params.jobs <= 1 || scenarios.len() <= 1 {
-            return Ok(scenarios.iter().map(|s| evaluate(program, params, s, true)).collect());
-        }
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(params.jobs).build();
-        let work = || scenarios.par_iter().map(|s| evaluate(program, params, s, true)).collect();
-        Ok(match pool {
-            Ok(pool) => pool.install(work),
-            Err(_) => work(),
-        })
     }
 
     /// Deterministic work done so far, in units of about one rule firing: evaluation,
@@ -999,9 +983,10 @@ fn to_scenario(h: &Hypothesis) -> Scenario {
     s
 }
 
-/// How many hypotheses one round of the LDFI loop generates before running them. The
-/// rounds do not depend on `--jobs`, so the output is the same for any number of workers;
-/// `--jobs` only runs a round's hypotheses in parallel.
+/// How many hypotheses one round of the LDFI loop holds: each is minimal given what was
+/// known when the round began, and the round's runs are learned from together at its end,
+/// which keeps the encoder's incremental growth in few, larger steps (measured against the
+/// parallel batch it replaced: see BENCHMARKS.md, issue 12, session 11).
 pub const ROUND: usize = 4;
 
 /// The LDFI loop. Returns true when the hypotheses are exhausted (or, with `--all`, when
@@ -1039,45 +1024,55 @@ fn ldfi(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
         if d.out_of_budget() {
             return Ok(false);
         }
-        let t0 = Instant::now();
-        let mut batch = enc.next_batch(&mut size, ROUND);
-        if std::env::var_os("LDFI_TRACE").is_some() {
-            for (h, why) in batch.iter().zip(enc.traces.drain(..)) {
-                eprintln!("hypothesis {h:?}:\n  {}", why.join("\n  "));
+        // A round's hypotheses are solved and run one at a time, and learned from together
+        // at its end: a counterexample stops the search before anything else is solved or
+        // run.
+        let mut round = enc.begin_round(ROUND);
+        let mut ran: Vec<(Hypothesis, Option<Run>)> = Vec::with_capacity(ROUND);
+        loop {
+            let full = p.max_runs.is_some_and(|max| d.stats.executions >= max);
+            if !ran.is_empty() && (full || d.out_of_budget()) {
+                break;
             }
-        }
-        d.stats.solve_time += t0.elapsed();
-        d.stats.clauses = enc.clauses as u64;
-        ldfi_work(d, &mut enc);
-        if batch.is_empty() {
-            return Ok(true);
-        }
-        if let Some(max) = p.max_runs {
-            batch.truncate(max.saturating_sub(d.stats.executions).max(1) as usize);
-        }
-        for h in &batch {
+            let t0 = Instant::now();
+            let next = enc.next_in_round(&mut round, &mut size);
+            d.stats.solve_time += t0.elapsed();
+            d.stats.clauses = enc.clauses as u64;
+            ldfi_work(d, &mut enc);
+            let Some(h) = next else { break };
+            if std::env::var_os("LDFI_TRACE").is_some() {
+                for why in enc.traces.drain(..) {
+                    eprintln!("hypothesis {h:?}:\n  {}", why.join("\n  "));
+                }
+            }
             if !tried.insert(h.clone()) {
                 // The encoding guarantees progress; if it ever fails to, stop rather than loop.
                 d.budget = Some("internal: a hypothesis repeated; the search stopped".into());
                 return Ok(false);
             }
-        }
-        let scenarios: Vec<Scenario> = batch.iter().map(to_scenario).collect();
-        let mut runs = d.run_batch(&scenarios)?.into_iter();
-        for h in &batch {
             d.stats.hypotheses += 1;
-            let Some(run) = runs.next() else { break };
-            let run = d.record(run?);
-            if run.is_violation() {
-                enc.block(h);
-                if d.found(run) {
-                    return Ok(true);
-                }
-                continue;
+            let run = d.record(evaluate(d.program, p, &to_scenario(&h), true)?);
+            if !run.is_violation() {
+                ran.push((h, Some(run)));
+            } else if d.found(run) {
+                return Ok(true);
+            } else {
+                // With `--all`, the search goes on; the round's end blocks it.
+                ran.push((h, None));
             }
+        }
+        enc.end_round(round);
+        if ran.is_empty() {
+            return Ok(true);
+        }
+        for (h, run) in &ran {
+            let Some(run) = run else {
+                enc.block(h);
+                continue;
+            };
             ldfi_work(d, &mut enc);
             let t0 = Instant::now();
-            enc.learn(&run, h);
+            enc.learn(run, h);
             d.stats.lineage_time += t0.elapsed();
             if enc.cancelled() {
                 // Lost while learning (the encoding is incomplete): never solve it.

@@ -64,6 +64,18 @@ impl Hypothesis {
     }
 }
 
+/// One round of the search: hypotheses of one size, each minimal given what was known when
+/// the round began. Each is blocked, for the rest of the round only, under the round's
+/// activation literal, so the round's hypotheses are distinct although none has been learned
+/// from yet; [`Encoder::end_round`] retires the literal.
+#[derive(Debug)]
+pub struct Round {
+    act: Lit,
+    cap: usize,
+    found: usize,
+    over: bool,
+}
+
 pub struct Encoder<'p> {
     program: &'p Program,
     eot: u32,
@@ -523,48 +535,91 @@ impl<'p> Encoder<'p> {
     }
 
     /// Up to `cap` distinct hypotheses of the smallest size the solver allows now (fewer when
-    /// the size would grow), or none when the space is exhausted (certified). They are all
-    /// minimal given what is known before any of them runs.
+    /// the size would grow), or none when the space is exhausted (certified): a whole
+    /// [`Round`] at once. They are all minimal given what is known before any of them runs.
     pub fn next_batch(&mut self, min_size: &mut usize, cap: usize) -> Vec<Hypothesis> {
-        let act = self.lit();
-        let mut out: Vec<Hypothesis> = Vec::new();
-        let first_size = *min_size;
-        while out.len() < cap {
-            let Some(h) = self.next_with(min_size, act) else { break };
-            if self.trace.is_some() {
-                let t = self.trace_model();
-                self.traces.push(t);
-            }
-            // Block it for the rest of this batch only (the activation literal is retired).
-            let mut cl = vec![!act];
-            cl.extend(self.hypothesis_lits(&h).into_iter().map(|l| !l));
-            self.clause(&cl);
-            let grew = *min_size != first_size;
-            if grew && !out.is_empty() {
-                break;
-            }
+        let mut round = self.begin_round(cap);
+        let mut out = Vec::new();
+        while let Some(h) = self.next_in_round(&mut round, min_size) {
             out.push(h);
-            if grew {
-                break;
-            }
         }
-        self.clause(&[!act]);
+        self.end_round(round);
         out
     }
 
-    /// The next hypothesis of smallest size under the batch activation literal.
+    /// Start a round of at most `cap` hypotheses, all minimal given what is known before
+    /// any of them runs (see [`Round`]).
+    pub fn begin_round(&mut self, cap: usize) -> Round {
+        Round { act: self.lit(), cap, found: 0, over: false }
+    }
+
+    /// The round's next hypothesis, solved only when asked for (so a round cut short by a
+    /// counterexample costs no further solve), or `None` when the round is over: `cap`
+    /// found, or the smallest size would grow (a round holds one size; a round that begins
+    /// at a new size holds that one hypothesis, so the runs of the smaller size are learned
+    /// before the larger size's many candidates are explored). `None` as a round's first
+    /// answer means the space is exhausted: certified. `min_size` is the smallest size
+    /// left, and only grows.
+    pub fn next_in_round(&mut self, r: &mut Round, min_size: &mut usize) -> Option<Hypothesis> {
+        if r.over || r.found >= r.cap {
+            return None;
+        }
+        let before = *min_size;
+        let h = if r.found == 0 {
+            self.next_with(min_size, r.act)?
+        } else {
+            match self.solve_within(before, r.act) {
+                Ok(SolverResult::Sat) => self.model(),
+                Ok(SolverResult::Unsat) => {
+                    // Nothing of this size is left once this round's hypotheses are ruled
+                    // out (they will be, by what their runs teach): the next round need not
+                    // ask again.
+                    *min_size += 1;
+                    r.over = true;
+                    return None;
+                }
+                _ => {
+                    r.over = true;
+                    return None;
+                }
+            }
+        };
+        if self.trace.is_some() {
+            let t = self.trace_model();
+            self.traces.push(t);
+        }
+        // Block it for the rest of this round only (the activation literal is retired).
+        let mut cl = vec![!r.act];
+        cl.extend(self.hypothesis_lits(&h).into_iter().map(|l| !l));
+        self.clause(&cl);
+        r.found += 1;
+        r.over = *min_size != before;
+        Some(h)
+    }
+
+    /// End a round: its hypotheses are no longer blocked by it (what their runs taught, or
+    /// [`Encoder::block`], rules them out from now on).
+    pub fn end_round(&mut self, r: Round) {
+        self.clause(&[!r.act]);
+    }
+
+    /// Solve for a hypothesis of at most `k` faults under the round's activation literal.
+    fn solve_within(&mut self, k: usize, act: Lit) -> Result<SolverResult, ()> {
+        let mut cls = rustsat::instances::Cnf::new();
+        let _ = self.tot.encode_ub_change(k..=k, &mut cls, &mut self.vm);
+        for cl in cls {
+            self.clauses += 1;
+            let _ = self.solver.add_clause(cl);
+        }
+        let mut assumps = self.tot.enforce_ub(k).unwrap_or_default();
+        assumps.push(act);
+        self.solver.solve_assumps(&assumps).map_err(|_| ())
+    }
+
+    /// The next hypothesis of smallest size under the round's activation literal.
     fn next_with(&mut self, min_size: &mut usize, act: Lit) -> Option<Hypothesis> {
         loop {
-            let mut cls = rustsat::instances::Cnf::new();
-            let k = *min_size;
-            let _ = self.tot.encode_ub_change(k..=k, &mut cls, &mut self.vm);
-            for cl in cls {
-                self.clauses += 1;
-                let _ = self.solver.add_clause(cl);
-            }
-            let mut assumps = self.tot.enforce_ub(k).unwrap_or_default();
-            assumps.push(act);
-            match self.solver.solve_assumps(&assumps) {
+            match self.solve_within(*min_size, act) {
                 Ok(SolverResult::Sat) => return Some(self.model()),
                 Ok(SolverResult::Unsat) => {}
                 _ => return None,
