@@ -1009,6 +1009,7 @@ fn ldfi(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
     let t0 = Instant::now();
     if !enc.cancelled() {
         enc.learn(baseline, &Hypothesis::default());
+        enc.block_equivalents(baseline);
     }
     d.stats.lineage_time += t0.elapsed();
     if enc.cancelled() {
@@ -1053,6 +1054,9 @@ fn ldfi(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
             d.stats.hypotheses += 1;
             let run = d.record(evaluate(d.program, p, &to_scenario(&h), true)?);
             if !run.is_violation() {
+                // Whatever else the run teaches (at the round's end), the fault sets that
+                // give this very run are decided now.
+                enc.block_equivalents(&run);
                 ran.push((h, Some(run)));
             } else if d.found(run) {
                 return Ok(true);

@@ -16,6 +16,8 @@
 //! - `statics`: what is known about the program before any run (value domains, relations
 //!   no fault can change, same-time components, rule atoms).
 //! - `pattern`: tuple patterns, rule bindings and conditions under a partial binding.
+//! - `equiv`: fault sets a run has already decided (the same run exactly), ruled out with
+//!   one clause per run.
 //! - `audit`: the debugging aids `LDFI_AUDIT` and `LDFI_TRACE`.
 //!
 //! b(x) and h(x) mean "absent / may be present under the hypothesis", whatever run
@@ -24,6 +26,7 @@
 //! are hash-consed and clauses added once, so the formula grows only by what a run adds.
 
 mod audit;
+mod equiv;
 mod gain;
 mod lineage;
 mod lower;
@@ -128,6 +131,8 @@ pub struct Encoder<'p> {
     cancel: Option<&'p std::sync::atomic::AtomicU64>,
     /// The search's work besides the encoding operations (see [`Encoder::set_base_work`]).
     base_work: u64,
+    /// Some rule reads the time of a crash (see [`equiv::crash_time_observable`]).
+    crash_time_observable: bool,
 }
 
 /// Most tuples one timestep of the over-approximation of every run may hold; beyond it the
@@ -206,6 +211,7 @@ impl<'p> Encoder<'p> {
             ops: 0,
             cancel: cancel.map(|(b, _)| b),
             base_work: 0,
+            crash_time_observable: equiv::crash_time_observable(program),
         };
         if negative_support {
             let params = crate::eval::RunParams {
