@@ -17,7 +17,9 @@
 //! The window needs the crash tuple's time to be invisible: the `crash` relation holds
 //! `crash(n, c, T)` at every timestep, so a rule that reads T (a constant, a variable used
 //! anywhere else in the rule, or an aggregate's binding) could tell two crash times apart.
-//! Then the window is the crash time alone.
+//! Then the window is the crash time alone. When no rule reads `crash` at all, a crash
+//! matters only by the messages it loses: a node `h` leaves up may crash after its last send,
+//! and a node `h` crashes after its last send may as well stay up.
 //!
 //! By induction over time the two runs hold the same tuples, so `g`'s run is the good run
 //! already seen and never a counterexample: the clause "`g` differs from all of this" is sound.
@@ -29,22 +31,43 @@
 use super::Encoder;
 use crate::analysis::ir::{ArgPat, HeadTerm, IrExpr, IrRule, Program, Step, Sym, VarId};
 use crate::eval::{MsgStatus, Run};
+use rustsat::types::Lit;
 
-/// Whether some rule can tell two crash times of a node apart (module doc).
-pub(super) fn crash_time_observable(program: &Program) -> bool {
-    let Some(crash) = program.crash_rel else { return false };
-    program.rules.iter().any(|rule| {
-        rule.full.steps.iter().enumerate().any(|(i, step)| match step {
-            Step::Scan { rel, args, .. } | Step::Absent { rel, args, .. } if *rel == crash => {
-                match args.get(2) {
-                    Some(ArgPat::Wild) | None => false,
-                    Some(ArgPat::Bind(v)) => var_used_elsewhere(rule, *v, i),
-                    Some(ArgPat::Check(_) | ArgPat::Const(_)) => true,
-                }
+/// What the program's rules can see of a crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum CrashView {
+    /// No rule reads `crash`: a crash matters only by the messages it loses.
+    Unread,
+    /// Rules read which nodes crashed, never when.
+    Untimed,
+    /// Some rule can tell two crash times of a node apart.
+    Timed,
+}
+
+/// What the program's rules can see of a crash (module doc).
+pub(super) fn crash_view(program: &Program) -> CrashView {
+    let Some(crash) = program.crash_rel else { return CrashView::Unread };
+    let mut view = CrashView::Unread;
+    for rule in &program.rules {
+        for (i, step) in rule.full.steps.iter().enumerate() {
+            let (Step::Scan { rel, args, .. } | Step::Absent { rel, args, .. }) = step else {
+                continue;
+            };
+            if *rel != crash {
+                continue;
             }
-            _ => false,
-        })
-    })
+            view = CrashView::Untimed;
+            let timed = match args.get(2) {
+                Some(ArgPat::Wild) | None => false,
+                Some(ArgPat::Bind(v)) => var_used_elsewhere(rule, *v, i),
+                Some(ArgPat::Check(_) | ArgPat::Const(_)) => true,
+            };
+            if timed {
+                return CrashView::Timed;
+            }
+        }
+    }
+    view
 }
 
 /// Whether `v`, bound as the crash time by step `at`, is read anywhere else in the rule (a
@@ -80,18 +103,24 @@ fn expr_uses(e: &IrExpr, v: VarId) -> bool {
     }
 }
 
-/// The silent window `[lo, hi]` of node `n` crashed at `tc` in `run` (module doc).
-fn silent_window(run: &Run, n: Sym, tc: u32, eot: u32) -> (u32, u32) {
-    let sends = run.messages.iter().filter(|m| m.from == n && m.to != n).map(|m| m.send_time);
-    let (mut lo, mut hi) = (1, eot);
-    for t in sends {
+/// The times at which `n` sent a message to another node in `run` (delivered or not).
+fn sends_to_others(run: &Run, n: Sym) -> impl Iterator<Item = u32> + '_ {
+    run.messages.iter().filter(move |m| m.from == n && m.to != n).map(|m| m.send_time)
+}
+
+/// The silent window `[lo, hi]` of node `n` crashed at `tc` in `run` (module doc), and
+/// whether `n` sends nothing to another node from `tc` on.
+fn silent_window(run: &Run, n: Sym, tc: u32, eot: u32) -> (u32, u32, bool) {
+    let (mut lo, mut hi, mut silent_after) = (1, eot, true);
+    for t in sends_to_others(run, n) {
         if t < tc {
             lo = lo.max(t + 1);
         } else {
             hi = hi.min(t);
+            silent_after = false;
         }
     }
-    (lo, hi)
+    (lo, hi, silent_after)
 }
 
 impl Encoder<'_> {
@@ -102,19 +131,7 @@ impl Encoder<'_> {
         let mut cl = Vec::new();
         if !self.crash.is_empty() {
             for n in self.nodes.clone() {
-                let Some(tc) = run.scenario.crash_time(n) else {
-                    // Left up by h: a hypothesis that crashes it differs.
-                    cl.extend(self.down_var(n, self.eot));
-                    continue;
-                };
-                let (lo, hi) = if self.crash_time_observable {
-                    (tc, tc)
-                } else {
-                    silent_window(run, n, tc, self.eot)
-                };
-                // Crashed within [lo, hi] is d(n, hi) and not d(n, lo - 1).
-                cl.extend(self.down_var(n, hi).map(|d| !d));
-                cl.extend(self.down_var(n, lo - 1));
+                self.differs_in_crash(run, n, &mut cl);
             }
         }
         self.ops += run.messages.len() as u64;
@@ -132,6 +149,33 @@ impl Encoder<'_> {
         cl.sort_unstable();
         cl.dedup();
         self.clause(&cl);
+    }
+
+    /// Push the literals that say a hypothesis treats node `n` differently from `run`'s
+    /// scenario in a way the run could see: crashed at a time that loses other messages, or
+    /// with a crash tuple the rules can tell apart.
+    fn differs_in_crash(&mut self, run: &Run, n: Sym, cl: &mut Vec<Lit>) {
+        let view = self.crash_view;
+        match run.scenario.crash_time(n) {
+            None if view == CrashView::Unread => {
+                // A crash after n's last send loses nothing: only earlier ones differ.
+                let last = sends_to_others(run, n).max().unwrap_or(0);
+                cl.extend(self.down_var(n, last));
+            }
+            None => cl.extend(self.down_var(n, self.eot)),
+            Some(tc) if view == CrashView::Timed => {
+                cl.extend(self.crash.get(&(n, tc)).map(|&c| !c))
+            }
+            Some(tc) => {
+                let (lo, hi, silent_after) = silent_window(run, n, tc, self.eot);
+                // Crashed within [lo, hi] is d(n, hi) and not d(n, lo - 1); when n sends
+                // nothing from tc on and no rule reads crashes, staying up is the same too.
+                if !(silent_after && view == CrashView::Unread) {
+                    cl.extend(self.down_var(n, hi).map(|d| !d));
+                }
+                cl.extend(self.down_var(n, lo - 1));
+            }
+        }
     }
 }
 
@@ -211,18 +255,18 @@ mod tests {
     #[test]
     fn a_crash_anywhere_in_a_silent_stretch_is_the_same_run() {
         let p = program(PINGS);
-        assert!(!crash_time_observable(&p));
+        assert_eq!(crash_view(&p), CrashView::Untimed);
         let base = run(&p, &[], &[]);
         let b3 = run(&p, &[("b", 3)], &[]);
         // b sends at 1 and 4: crashing it at 2, 3 or 4 loses exactly the sends from 4 on.
-        assert_eq!(silent_window(&b3, p.symbols.get("b").unwrap(), 3, 8), (2, 4));
+        assert_eq!(silent_window(&b3, p.symbols.get("b").unwrap(), 3, 8), (2, 4, false));
         let left = single_crashes_left(&p, &[base, b3]);
         assert_eq!(left, every_crash_but(&[("b", 2), ("b", 3), ("b", 4)]));
         // After the last send the window reaches EOT.
         let b8 = run(&p, &[("b", 8)], &[]);
-        assert_eq!(silent_window(&b8, p.symbols.get("b").unwrap(), 8, 8), (8, 8));
+        assert_eq!(silent_window(&b8, p.symbols.get("b").unwrap(), 8, 8), (8, 8, true));
         let b7 = run(&p, &[("b", 7)], &[]);
-        assert_eq!(silent_window(&b7, p.symbols.get("b").unwrap(), 7, 8), (5, 7));
+        assert_eq!(silent_window(&b7, p.symbols.get("b").unwrap(), 7, 8), (5, 7, false));
         // a never sends: any crash time of a is the same run.
         let a2 = run(&p, &[("a", 2)], &[]);
         let left = single_crashes_left(&p, &[run(&p, &[], &[]), a2]);
@@ -244,14 +288,33 @@ mod tests {
     #[test]
     fn a_rule_that_reads_the_crash_time_keeps_each_time_apart() {
         let p = program(&format!("{PINGS}\nlate(A) :- crash(A, _, T), T > 2;"));
-        assert!(crash_time_observable(&p));
+        assert_eq!(crash_view(&p), CrashView::Timed);
         let left = single_crashes_left(&p, &[run(&p, &[], &[]), run(&p, &[("b", 3)], &[])]);
         assert_eq!(left, every_crash_but(&[("b", 3)]));
     }
 
     #[test]
+    fn without_a_rule_reading_crash_a_crash_after_the_last_send_is_no_crash() {
+        let p = program(
+            &PINGS.replace("post(A) :- heard(A), notin crash(A, A, _);", "post(A) :- heard(A);"),
+        );
+        assert_eq!(crash_view(&p), CrashView::Unread);
+        // a never sends, so crashing it changes nothing; nor does crashing b after 7.
+        let base = run(&p, &[], &[]);
+        let mut left = vec![];
+        for t in 1..=7 {
+            left.push(("b".to_string(), t));
+        }
+        assert_eq!(single_crashes_left(&p, std::slice::from_ref(&base)), left);
+        let b3 = run(&p, &[("b", 3)], &[]);
+        left.retain(|(_, t)| !(2..=4).contains(t));
+        assert_eq!(single_crashes_left(&p, &[base, b3]), left);
+    }
+
+    #[test]
     fn which_reads_of_crash_can_tell_its_time() {
-        let with = |rule: &str| crash_time_observable(&program(&format!("{PINGS}\n{rule}")));
+        let with =
+            |rule: &str| crash_view(&program(&format!("{PINGS}\n{rule}"))) == CrashView::Timed;
         assert!(!with("gone(A, B) :- peer(A, B), crash(A, B, _);"));
         assert!(!with("gone(A, B) :- peer(A, B), crash(A, B, T);"));
         assert!(!with("up(A, B) :- peer(A, B), notin crash(A, B, _);"));

@@ -131,8 +131,8 @@ pub struct Encoder<'p> {
     cancel: Option<&'p std::sync::atomic::AtomicU64>,
     /// The search's work besides the encoding operations (see [`Encoder::set_base_work`]).
     base_work: u64,
-    /// Some rule reads the time of a crash (see [`equiv::crash_time_observable`]).
-    crash_time_observable: bool,
+    /// What the rules can see of a crash (see [`equiv::crash_view`]).
+    crash_view: equiv::CrashView,
 }
 
 /// Most tuples one timestep of the over-approximation of every run may hold; beyond it the
@@ -211,7 +211,7 @@ impl<'p> Encoder<'p> {
             ops: 0,
             cancel: cancel.map(|(b, _)| b),
             base_work: 0,
-            crash_time_observable: equiv::crash_time_observable(program),
+            crash_view: equiv::crash_view(program),
         };
         if negative_support {
             let params = crate::eval::RunParams {
