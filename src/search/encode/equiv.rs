@@ -162,7 +162,7 @@ impl Encoder<'_> {
                 let last = sends_to_others(run, n).max().unwrap_or(0);
                 cl.extend(self.down_var(n, last));
             }
-            None => cl.extend(self.down_var(n, self.eot)),
+            None => cl.extend(self.crashed.get(&n).copied()),
             Some(tc) if view == CrashView::Timed => {
                 cl.extend(self.crash.get(&(n, tc)).map(|&c| !c))
             }

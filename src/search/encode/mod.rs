@@ -89,6 +89,8 @@ pub struct Encoder<'p> {
     vm: BasicVarManager,
     omit: BTreeMap<(Sym, Sym, u32), Lit>,
     crash: BTreeMap<(Sym, u32), Lit>,
+    /// Per node: it crashes at some time (an equivalence with its crash variables).
+    crashed: FxHashMap<Sym, Lit>,
     down: FxHashMap<(Sym, u32), Lit>,
     /// Every fault variable, in creation order (the inputs of the totalizer).
     faults: Vec<Lit>,
@@ -192,6 +194,7 @@ impl<'p> Encoder<'p> {
             vm: BasicVarManager::default(),
             omit: BTreeMap::new(),
             crash: BTreeMap::new(),
+            crashed: FxHashMap::default(),
             down: FxHashMap::default(),
             faults: Vec::new(),
             tot: Totalizer::default(),
@@ -395,6 +398,7 @@ impl<'p> Encoder<'p> {
             for l in &lits {
                 self.clause(&[!*l, any]);
             }
+            self.crashed.insert(n, any);
             crashed.push(any);
         }
         if (crashes as usize) < crashed.len() {
