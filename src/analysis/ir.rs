@@ -194,6 +194,19 @@ pub struct IrRule {
 }
 
 impl IrExpr {
+    /// The variables the expression reads, appended to `out`.
+    pub fn vars(&self, out: &mut Vec<VarId>) {
+        match self {
+            IrExpr::Var(v) => out.push(*v),
+            IrExpr::Const(_) => {}
+            IrExpr::Bin(_, a, b) => {
+                a.vars(out);
+                b.vars(out);
+            }
+            IrExpr::Neg(a) => a.vars(out),
+        }
+    }
+
     /// The value under a partial binding of the rule's variables; `None` when a variable is
     /// unbound or the arithmetic fails (the evaluator reports those). Shared by the search's
     /// encoding and the why-not explanations.

@@ -63,19 +63,6 @@ fn expr(symbols: &mut Interner, vars: &mut Vars, e: &ast::Expr) -> IrExpr {
     }
 }
 
-/// The variables an expression reads.
-fn expr_vars(e: &IrExpr, out: &mut Vec<VarId>) {
-    match e {
-        IrExpr::Var(v) => out.push(*v),
-        IrExpr::Const(_) => {}
-        IrExpr::Bin(_, a, b) => {
-            expr_vars(a, out);
-            expr_vars(b, out);
-        }
-        IrExpr::Neg(a) => expr_vars(a, out),
-    }
-}
-
 /// A body literal before planning.
 enum Lit {
     Atom { neg: bool, rel: RelId, time: TimeRef, args: Vec<Option<AtomArg>>, pos_index: usize },
@@ -101,8 +88,8 @@ impl Lit {
                 }
             }
             Lit::Cond { lhs, rhs, .. } => {
-                expr_vars(lhs, &mut out);
-                expr_vars(rhs, &mut out);
+                lhs.vars(&mut out);
+                rhs.vars(&mut out);
             }
         }
         out
@@ -233,8 +220,8 @@ fn memo_levels(steps: &[Step], head_reads: &[VarId], nvars: usize) -> Vec<Option
                 }
             }
             Step::Filter { lhs, rhs, .. } => {
-                expr_vars(lhs, &mut reads);
-                expr_vars(rhs, &mut reads);
+                lhs.vars(&mut reads);
+                rhs.vars(&mut reads);
             }
         }
         for v in reads {
@@ -355,7 +342,7 @@ pub fn rule(
     let mut head_reads: Vec<VarId> = Vec::new();
     for term in &head {
         match term {
-            HeadTerm::Expr(e) => expr_vars(e, &mut head_reads),
+            HeadTerm::Expr(e) => e.vars(&mut head_reads),
             HeadTerm::Agg(_, v) => head_reads.push(*v),
         }
     }

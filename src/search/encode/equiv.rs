@@ -95,12 +95,9 @@ fn var_used_elsewhere(rule: &IrRule, v: VarId, at: usize) -> bool {
 }
 
 fn expr_uses(e: &IrExpr, v: VarId) -> bool {
-    match e {
-        IrExpr::Var(w) => *w == v,
-        IrExpr::Const(_) => false,
-        IrExpr::Neg(a) => expr_uses(a, v),
-        IrExpr::Bin(_, a, b) => expr_uses(a, v) || expr_uses(b, v),
-    }
+    let mut vars = Vec::new();
+    e.vars(&mut vars);
+    vars.contains(&v)
 }
 
 /// The times at which `n` sent a message to another node in `run` (delivered or not).
