@@ -267,24 +267,6 @@ pub fn run(program: &Program, params: &RunParams, scenario: &Scenario) -> Result
     Ok(engine.finish())
 }
 
-/// [`run`], abandoned (`None`) after a timestep once `go_on`, given the rule firings so far,
-/// says no.
-pub fn run_while(
-    program: &Program,
-    params: &RunParams,
-    scenario: &Scenario,
-    go_on: impl Fn(u64) -> bool,
-) -> Result<Option<Run>, EvalError> {
-    let mut engine = Engine::new(program, params, scenario);
-    for t in 1..=params.eot {
-        engine.step(t)?;
-        if !go_on(engine.firings) {
-            return Ok(None);
-        }
-    }
-    Ok(Some(engine.finish()))
-}
-
 /// Every tuple that can exist at each timestep in *any* run of the program within the bounds
 /// (an over-approximation of all fault scenarios at once, used to prune the search): every
 /// message is delivered, every crash tuple a scenario could supply is present (when a rule

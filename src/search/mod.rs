@@ -341,19 +341,6 @@ impl<'p> Driver<'p> {
 /// An evaluated run and how long it took, or the evaluation error.
 type Timed = Result<(Run, Duration), EvalError>;
 
-/// The failure-free run with lineage, timed, abandoned (`None`) once `go_on`, given its rule
-/// firings so far, says no.
-fn evaluate_while(
-    program: &Program,
-    params: &SearchParams,
-    go_on: impl Fn(u64) -> bool,
-) -> Result<Option<(Run, Duration)>, EvalError> {
-    let t0 = Instant::now();
-    let run_params = run_params(params, true);
-    let run = eval::run_while(program, &run_params, &Scenario::default(), go_on)?;
-    Ok(run.map(|run| (run, t0.elapsed())))
-}
-
 fn run_params(params: &SearchParams, lineage: bool) -> RunParams {
     RunParams { eot: params.eot, nodes: params.nodes.clone(), lineage, tuple_cap: params.tuple_cap }
 }
@@ -534,9 +521,11 @@ const CLOCK_WEIGHT: [u64; 2] = [1, 1];
 /// they take turns on one core (the one behind computes; it hands over once it is
 /// [`SLICE`] units ahead), with two or more they run at once on two cores, and the wall
 /// time is about the faster strategy's alone (BENCHMARKS.md, "auto"). Both strategies
-/// begin with the failure-free run: when it violates the invariant, or when the bounds
-/// allow no fault at all, it is the verdict before either strategy does anything else,
-/// and exhaustive (whose run needs no lineage) is named as the decider.
+/// begin with the failure-free run, evaluated once, with lineage (ldfi reads it; exhaustive
+/// only accounts for its firings, as it would for its own run): when it violates the
+/// invariant, or when the bounds allow no fault at all, it is the verdict before either
+/// strategy does anything else, and exhaustive (which needs nothing more than the run) is
+/// named as the decider.
 fn race(
     program: &Program,
     params: &SearchParams,
@@ -549,13 +538,15 @@ fn race(
     let jobs = if alternate { 1 } else { params.jobs - 1 };
     let ld_params = SearchParams { strategy: Strategy::Ldfi, jobs, ..params.clone() };
     let ex_params = SearchParams { strategy: Strategy::Exhaustive, jobs: 1, ..params.clone() };
-    // Both strategies begin with the failure-free run. Exhaustive's (without lineage, the
-    // cheaper) is evaluated once, here: when it violates, or when it is the whole fault
-    // space, it is the verdict, and neither strategy has anything left to do.
-    let plain = evaluate(program, params, &Scenario::default(), false)?;
-    if plain.0.is_violation() || single_scenario(params) {
+    // Both strategies begin with the failure-free run, evaluated once, here, with lineage:
+    // recording it costs ~5 % over a plain run on the generated population, where a second,
+    // plain run cost every race ldfi decided 10-25 % of its time (BENCHMARKS.md, "auto",
+    // session 15). When it violates, or when it is the whole fault space, it is the verdict,
+    // and neither strategy has anything left to do.
+    let base = evaluate(program, params, &Scenario::default(), true)?;
+    if base.0.is_violation() || single_scenario(params) {
         let (outcome, _) =
-            search_paced(program, &ex_params, progress, stop, Pace::default(), Some(plain))?;
+            search_paced(program, &ex_params, progress, stop, Pace::default(), Some(base))?;
         return Ok(decided_alone(outcome, started));
     }
     // ldfi reaches no verdict before it has set up its encoder and learned its failure-free
@@ -563,31 +554,32 @@ fn race(
     // execution's fixed cost. Exhaustive, alone up to that floor, decides by the rule above
     // whenever it finishes below it, and ldfi need not start at all: the small searches,
     // where ldfi's fixed cost is the whole cost.
-    let floor = ldfi_floor(plain.0.firings) * CLOCK_WEIGHT[0];
+    let floor = ldfi_floor(base.0.firings) * CLOCK_WEIGHT[0];
     let sides = (&ld_params, &ex_params);
     let ran = if alternate {
-        one_core(program, sides, progress, stop, plain, floor)?
+        one_core(program, sides, progress, stop, base, floor)?
     } else {
-        two_cores(program, sides, progress, stop, plain, floor)?
+        two_cores(program, sides, progress, stop, base, floor)?
     };
     let (ld, ex, baton) = match ran {
-        Ran::Alone(ex) => return Ok(decided_alone(*ex, started)),
+        Ran::Alone(mut ex, ld) => {
+            restore_baseline(program, params, &mut ex, ld)?;
+            return Ok(decided_alone(*ex, started));
+        }
         Ran::Both(both) => *both,
     };
     let (ld, ex) = (ld.map(|(o, _)| o), ex.map(|(o, _)| o));
     let turns = baton.state.lock().unwrap_or_else(|e| e.into_inner());
     // Without a verdict (both out of budget), ldfi's partial outcome is reported.
     let decider = turns.decider().unwrap_or(0);
-    let (mut outcome, strategies, ld_baseline) = if decider == 0 {
-        (ld?, (Strategy::Ldfi, Strategy::Exhaustive), None)
+    let (mut outcome, strategies) = if decider == 0 {
+        (ld?, (Strategy::Ldfi, Strategy::Exhaustive))
     } else {
-        (ex?, (Strategy::Exhaustive, Strategy::Ldfi), ld.ok().map(|o| o.baseline))
+        let mut ex = ex?;
+        restore_baseline(program, params, &mut ex, ld.ok())?;
+        (ex, (Strategy::Exhaustive, Strategy::Ldfi))
     };
     let decider = if strategies.0 == Strategy::Ldfi { 0 } else { 1 };
-    if let Some(run) = ld_baseline.filter(|r| r.lineage.is_some()) {
-        // ldfi's failure-free run recorded lineage: what explaining a counterexample needs.
-        outcome.baseline = run;
-    }
     outcome.stats.total_time = started.elapsed();
     let reached = turns.verdict_at[decider].unwrap_or(turns.work[decider]);
     let (other_executions, other_work) = turns.history_at(1 - decider, reached);
@@ -604,11 +596,47 @@ fn race(
 /// One side's search in an `auto` race (the flag: it stopped at its work cap).
 type Side = Result<(Outcome, bool), EvalError>;
 
+/// A stand-in for the shared failure-free run, for the exhaustive side of a race: it reads
+/// nothing of the run but its verdict and its firings (its search simulates from the
+/// start), and an outcome it decides gets the real run back ([`restore_baseline`]).
+fn accounted(run: &Run) -> Run {
+    Run {
+        eot: run.eot,
+        nodes: run.nodes.clone(),
+        scenario: run.scenario.clone(),
+        tuples: eval::Tuples::default(),
+        lineage: None,
+        messages: Vec::new(),
+        violations: run.violations.clone(),
+        firings: run.firings,
+        warnings: run.warnings.clone(),
+    }
+}
+
+/// Give an outcome exhaustive decided the shared failure-free run (with its lineage, what
+/// explaining a counterexample needs), from ldfi's outcome; evaluated again only when ldfi
+/// has none to give (it failed with an evaluation error in a later run).
+fn restore_baseline(
+    program: &Program,
+    params: &SearchParams,
+    ex: &mut Outcome,
+    ld: Option<Outcome>,
+) -> Result<(), EvalError> {
+    if ex.baseline.lineage.is_some() {
+        return Ok(());
+    }
+    ex.baseline = match ld {
+        Some(ld) => ld.baseline,
+        None => evaluate(program, params, &Scenario::default(), true)?.0,
+    };
+    Ok(())
+}
+
 /// How the two sides of an `auto` race ran.
 enum Ran {
     /// Exhaustive decided below ldfi's floor: ldfi could not win (it did not start, or was
-    /// abandoned).
-    Alone(Box<Outcome>),
+    /// abandoned; its outcome, if any, holds the failure-free run).
+    Alone(Box<Outcome>, Option<Outcome>),
     /// Both searched (ldfi, exhaustive), paced by the baton.
     Both(Box<(Side, Side, Baton)>),
 }
@@ -639,30 +667,32 @@ fn one_core(
     (ld_params, ex_params): (&SearchParams, &SearchParams),
     progress: Option<ProgressFn>,
     stop: &AtomicBool,
-    (plain, plain_time): (Run, Duration),
+    (base, base_time): (Run, Duration),
     floor: u64,
 ) -> Result<Ran, EvalError> {
     let cap = floor.saturating_sub(1) / CLOCK_WEIGHT[1];
     let pace = Pace { work_cap: Some(cap), ..Pace::default() };
-    let baseline = Some((plain, plain_time));
+    let baseline = Some((base, base_time));
     let (ex, capped) = search_paced(program, ex_params, None, stop, pace, baseline)?;
     if !capped && below(&ex, floor) {
-        return Ok(Ran::Alone(Box::new(ex)));
+        return Ok(Ran::Alone(Box::new(ex), None));
     }
-    let plain = (ex.baseline, plain_time);
+    let base = ex.baseline;
+    let stand_in = (accounted(&base), base_time);
     let baton = Baton::new(false);
     let pacer = Pacer { baton: &baton, me: 0 };
     let pace = Pace { pacer: Some(&pacer), work_cap: Some(PREFIX), ..Pace::default() };
-    let ld = search_paced(program, ld_params, progress, stop, pace, None);
-    if let Ok((_, true)) = ld {
+    let ld = search_paced(program, ld_params, progress, stop, pace, Some((base, base_time)));
+    if let Ok((prefix, true)) = ld {
         let baton = Baton::new(true);
         let sides = (ld_params, ex_params);
-        let (ld, ex) = race_threads(program, sides, progress, stop, &baton, plain);
+        let base = (prefix.baseline, base_time);
+        let (ld, ex) = race_threads(program, sides, progress, stop, &baton, base);
         return Ok(Ran::Both(Box::new((ld, ex, baton))));
     }
     let pacer = Pacer { baton: &baton, me: 1 };
     let pace = Pace { pacer: Some(&pacer), ..Pace::default() };
-    let ex = search_paced(program, ex_params, None, stop, pace, Some(plain));
+    let ex = search_paced(program, ex_params, None, stop, pace, Some(stand_in));
     Ok(Ran::Both(Box::new((ld, ex, baton))))
 }
 
@@ -670,22 +700,22 @@ fn one_core(
 /// another core (see `placement`; when ldfi finishes before the other core has begun
 /// exhaustive, this thread runs exhaustive itself, which stops at its first check that
 /// ldfi's verdict took less work). ldfi stops as soon as its work passes exhaustive's
-/// verdict, even inside its failure-free run and its setup (`cancel`).
+/// verdict, even inside its setup (`cancel`).
 fn two_cores(
     program: &Program,
     (ld_params, ex_params): (&SearchParams, &SearchParams),
     progress: Option<ProgressFn>,
     stop: &AtomicBool,
-    plain: (Run, Duration),
+    (base, base_time): (Run, Duration),
     floor: u64,
 ) -> Result<Ran, EvalError> {
     let baton = Baton::new(false);
     let cancel = AtomicU64::new(u64::MAX);
-    let plain_firings = plain.0.firings;
+    let stand_in = (accounted(&base), base_time);
     let exhaustive = || {
         let pacer = Pacer { baton: &baton, me: 1 };
         let pace = Pace { pacer: Some(&pacer), ..Pace::default() };
-        let ex = search_paced(program, ex_params, None, stop, pace, Some(plain));
+        let ex = search_paced(program, ex_params, None, stop, pace, Some(stand_in));
         if let Ok((o, _)) = &ex {
             if o.verdict != Verdict::BudgetExhausted {
                 // ldfi has lost once its work passes exhaustive's (at once, below the floor).
@@ -696,20 +726,11 @@ fn two_cores(
     };
     let ldfi = || {
         // ldfi's work at any verdict is at least its floor (its failure-free run and one
-        // execution): once that passes exhaustive's verdict, ldfi has lost (at once, when
-        // exhaustive decided below the floor before ldfi began).
-        let lost = |firings: u64| ldfi_floor(firings) > cancel.load(Ordering::Relaxed);
-        if lost(plain_firings) {
-            return None;
-        }
-        let baseline = match evaluate_while(program, ld_params, |f| !lost(f)) {
-            Ok(Some(timed)) => timed,
-            Ok(None) => return None,
-            Err(e) => return Some(Err(e)),
-        };
+        // execution): once that passes exhaustive's verdict, ldfi has lost, and its search
+        // returns at its first check.
         let pacer = Pacer { baton: &baton, me: 0 };
         let pace = Pace { pacer: Some(&pacer), cancel: Some(&cancel), ..Pace::default() };
-        Some(search_paced(program, ld_params, progress, stop, pace, Some(baseline)))
+        search_paced(program, ld_params, progress, stop, pace, Some((base, base_time)))
     };
     // ldfi, which decides most races, on this thread: the helper, woken on the other core,
     // took ~2.3x as long as this thread for the same small ldfi search (0.13 vs 0.056 ms;
@@ -718,14 +739,11 @@ fn two_cores(
     // other (which is better only below 0.5 ms, where exhaustive decides); measured again
     // after the clock's refit (session 10): 0.265 this way, 0.290 the other (min of 4).
     let (ld, ex) = placement::join_elsewhere(ldfi, exhaustive);
-    Ok(match (ex, ld) {
+    Ok(match ex {
         // Below ldfi's floor, whatever ldfi did was bound to lose (as on one core, where it
-        // does not start); ldfi gives up before its verdict only then. (The guard hides
-        // exhaustiveness from the compiler, hence the separate `None` arm.)
-        (Ok((ex, _)), _) if below(&ex, floor) => Ran::Alone(Box::new(ex)),
-        (ex, Some(ld)) => Ran::Both(Box::new((ld, ex, baton))),
-        (Ok((ex, _)), None) => Ran::Alone(Box::new(ex)),
-        (Err(e), None) => return Err(e),
+        // does not start); ldfi gives up before its verdict only then.
+        Ok((ex, _)) if below(&ex, floor) => Ran::Alone(Box::new(ex), ld.ok().map(|(o, _)| o)),
+        ex => Ran::Both(Box::new((ld, ex, baton))),
     })
 }
 
@@ -752,17 +770,18 @@ fn race_threads(
     progress: Option<ProgressFn>,
     stop: &AtomicBool,
     baton: &Baton,
-    plain: (Run, Duration),
+    base: (Run, Duration),
 ) -> (Result<(Outcome, bool), EvalError>, Result<(Outcome, bool), EvalError>) {
+    let stand_in = (accounted(&base.0), base.1);
     std::thread::scope(|s| {
         let ex = s.spawn(move || {
             let pacer = Pacer { baton, me: 1 };
             let pace = Pace { pacer: Some(&pacer), ..Pace::default() };
-            search_paced(program, ex_params, None, stop, pace, Some(plain))
+            search_paced(program, ex_params, None, stop, pace, Some(stand_in))
         });
         let pacer = Pacer { baton, me: 0 };
         let pace = Pace { pacer: Some(&pacer), ..Pace::default() };
-        let ld = search_paced(program, ld_params, progress, stop, pace, None);
+        let ld = search_paced(program, ld_params, progress, stop, pace, Some(base));
         let ex = ex.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (ld, ex)
     })
@@ -1835,7 +1854,10 @@ mod tests {
                 search(&p, &SearchParams { strategy, ..params.clone() }, None).expect("search")
             };
             let (ld, ex) = (alone(Strategy::Ldfi), alone(Strategy::Exhaustive));
-            let (wl, wx) = (ld.stats.work * CLOCK_WEIGHT[0], ex.stats.work * CLOCK_WEIGHT[1]);
+            // In the race both sides share ldfi's failure-free run (with lineage), whose
+            // firings exhaustive accounts for in place of its own plain run's.
+            let ex_work = ex.stats.work - ex.baseline.firings + ld.baseline.firings;
+            let (wl, wx) = (ld.stats.work * CLOCK_WEIGHT[0], ex_work * CLOCK_WEIGHT[1]);
             let cheaper = if wl <= wx { Strategy::Ldfi } else { Strategy::Exhaustive };
             for jobs in [1, 2] {
                 let o = search(&p, &SearchParams { jobs, ..params.clone() }, None).expect("auto");
