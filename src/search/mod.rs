@@ -562,9 +562,10 @@ fn race(
         two_cores(program, sides, progress, stop, base, floor)?
     };
     let (ld, ex, baton) = match ran {
-        Ran::Alone(mut ex, ld) => {
+        Ran::Alone(alone) => {
+            let (mut ex, ld) = *alone;
             restore_baseline(program, params, &mut ex, ld)?;
-            return Ok(decided_alone(*ex, started));
+            return Ok(decided_alone(ex, started));
         }
         Ran::Both(both) => *both,
     };
@@ -636,7 +637,7 @@ fn restore_baseline(
 enum Ran {
     /// Exhaustive decided below ldfi's floor: ldfi could not win (it did not start, or was
     /// abandoned; its outcome, if any, holds the failure-free run).
-    Alone(Box<Outcome>, Option<Outcome>),
+    Alone(Box<(Outcome, Option<Outcome>)>),
     /// Both searched (ldfi, exhaustive), paced by the baton.
     Both(Box<(Side, Side, Baton)>),
 }
@@ -675,7 +676,7 @@ fn one_core(
     let baseline = Some((base, base_time));
     let (ex, capped) = search_paced(program, ex_params, None, stop, pace, baseline)?;
     if !capped && below(&ex, floor) {
-        return Ok(Ran::Alone(Box::new(ex), None));
+        return Ok(Ran::Alone(Box::new((ex, None))));
     }
     let base = ex.baseline;
     let stand_in = (accounted(&base), base_time);
@@ -742,7 +743,7 @@ fn two_cores(
     Ok(match ex {
         // Below ldfi's floor, whatever ldfi did was bound to lose (as on one core, where it
         // does not start); ldfi gives up before its verdict only then.
-        Ok((ex, _)) if below(&ex, floor) => Ran::Alone(Box::new(ex), ld.ok().map(|(o, _)| o)),
+        Ok((ex, _)) if below(&ex, floor) => Ran::Alone(Box::new((ex, ld.ok().map(|(o, _)| o)))),
         ex => Ran::Both(Box::new((ld, ex, baton))),
     })
 }
