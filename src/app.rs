@@ -788,7 +788,13 @@ fn check_one(
         print!("{}", report::text::outcome(&p.program, &outcome, &p.bounds_text(), &replay));
         if let Some(r) = &outcome.race {
             let plural = if r.other_executions == 1 { "" } else { "s" };
-            if outcome.verdict == search::Verdict::FaultFreeViolation
+            if r.by_lead {
+                println!(
+                    "decided by {} (within the lead it has alone, before {} started: on searches this small, running both costs more than it saves)",
+                    r.decided_by.name(),
+                    r.other.name()
+                );
+            } else if outcome.verdict == search::Verdict::FaultFreeViolation
                 || (outcome.stats.executions == 1 && r.work.1 == 0 && !r.by_floor)
             {
                 println!(

@@ -264,10 +264,28 @@ fn auto_says_who_decided_and_explains_the_counterexample() {
     let ffv = ldfi(&["check", "specs/services/web_tiers.ded", "-t", "6", "-f", "0", "-c", "0"]);
     assert_eq!(ffv.status.code(), Some(1), "{}", stderr(&ffv));
     assert!(stdout(&ffv).contains("by the failure-free run, where both strategies begin"));
-    let small = ldfi(&["check", RETRY, "-t", "4", "-f", "2", "-c", "1"]);
+    // A search ldfi finishes within its lead: exhaustive never starts. One message, sent
+    // once: omitting it loses `got("b")`, which ldfi's first hypothesis finds.
+    let dir = scratch("auto-lead");
+    let tiny = write(
+        &dir,
+        "tiny.ded",
+        "src(\"a\")@1;\nlink(\"a\", \"b\")@1;\nlink(N, M)@next :- link(N, M);\n\
+         got(M)@async :- src(N), link(N, M);\ngot(N)@next :- got(N);\n\
+         pre(M) :- link(_, M);\npost(M) :- got(M);\n",
+    );
+    let small = ldfi(&["check", &tiny, "-t", "3", "-f", "2", "-c", "0"]);
     let out = stdout(&small);
     assert_eq!(small.status.code(), Some(1), "{}", stderr(&small));
     assert!(out.contains("COUNTEREXAMPLE"), "{out}");
+    assert!(out.contains("decided by ldfi (within the lead it has alone"), "{out}");
+    assert!(out.contains("why post("), "{out}");
+    // A failure-free run too large for ldfi to finish within its lead, and an exhaustive
+    // search that finishes below ldfi's floor.
+    let classic = "specs/broadcast/classic.ded";
+    let below = ldfi(&["check", classic, "-t", "5", "-f", "3", "-c", "0"]);
+    let out = stdout(&below);
+    assert_eq!(below.status.code(), Some(1), "{}", stderr(&below));
     assert!(out.contains("decided by exhaustive (with less work than ldfi needs"), "{out}");
     assert!(out.contains("why post("), "the exhaustive counterexample is explained: {out}");
     let exhaustive =

@@ -31,6 +31,7 @@ pub struct RaceJson {
     pub other: String,
     pub other_executions: u64,
     pub by_floor: bool,
+    pub by_lead: bool,
 }
 
 #[derive(Serialize)]
@@ -172,6 +173,7 @@ pub fn report(
             other: r.other.name().to_string(),
             other_executions: r.other_executions,
             by_floor: r.by_floor,
+            by_lead: r.by_lead,
         }),
         verdict: o.verdict.name().to_string(),
         budget: o.budget.clone(),

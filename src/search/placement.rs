@@ -5,7 +5,7 @@
 //! 2.3 ms behind one busy for 3 ms: BENCHMARKS.md, "auto's second thread"), longer than
 //! most of the searches `auto` races.
 //!
-//! [`join_elsewhere`] runs the second side on a helper thread that the calling thread keeps
+//! [`join_later`] runs the second side on a helper thread that the calling thread keeps
 //! for its lifetime (one per calling thread, started at its first race: a thread-local
 //! resource, as a thread pool is, holding no search state). Before waking the helper the
 //! caller pins it to another core, so that it starts there at once; running, it allows
@@ -18,7 +18,7 @@
 //! is to move itself to the other core. Elsewhere, and when the process may use one core
 //! only, nothing is pinned.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -26,14 +26,18 @@ use std::thread::{Scope, ScopedJoinHandle};
 use std::time::{Duration, Instant};
 
 /// Run `main` on this thread and `side` beside it, on this thread's helper (on another core
-/// when there is one), and return both results. `side` runs either at the same time as
-/// `main` or, when the helper had not begun it by the time `main` returned, on this thread
-/// after `main`: it must be right either way. A panic on either side is resumed here, once
-/// `side` has finished or been taken back.
-pub(super) fn join_elsewhere<A, B, M, S>(main: M, side: S) -> (A, B)
+/// when there is one), and return both results; the side starts only when `main` calls the
+/// `start` it is given (later calls do nothing): until then no other thread is woken, which
+/// costs the calling thread ~11 µs on this project's 2-core virtual machine, and the helper
+/// ~30-70 µs more to run (BENCHMARKS.md, "auto", session 15). `None` for the side when `main` never started
+/// it (it did not run). Once started, `side` runs either at the same time as `main` or,
+/// when the helper had not begun it by the time `main` returned, on this thread after
+/// `main`: it must be right either way. A panic on either side is resumed here, once `side`
+/// has finished or been taken back.
+pub(super) fn join_later<A, B, M, S>(main: M, side: S) -> (A, Option<B>)
 where
     B: Send,
-    M: FnOnce() -> A,
+    M: FnOnce(&dyn Fn()) -> A,
     S: FnOnce() -> B + Send,
 {
     let result: Mutex<Option<std::thread::Result<B>>> = Mutex::new(None);
@@ -53,24 +57,30 @@ where
     let a = match (ran.ok().flatten(), main, job) {
         (Some(a), _, _) => a,
         (None, Some(main), Some(job)) => std::thread::scope(|s| {
-            let handle = spawn_elsewhere(s, job);
-            let a = main();
-            if let Err(panic) = handle.join() {
+            let handle = RefCell::new(None);
+            let job = Cell::new(Some(job));
+            let start = || {
+                if let Some(job) = job.take() {
+                    *handle.borrow_mut() = Some(spawn_elsewhere(s, job));
+                }
+            };
+            let a = main(&start);
+            if let Some(Err(panic)) = handle.into_inner().map(|h| h.join()) {
                 resume_unwind(panic);
             }
             a
         }),
         (None, _, _) => unreachable!("the helper runs both sides once taken"),
     };
-    let b = result.into_inner().unwrap_or_else(|e| e.into_inner());
-    match b.expect("the side job ran") {
-        Ok(b) => (a, b),
-        Err(panic) => resume_unwind(panic),
+    match result.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        None => (a, None),
+        Some(Ok(b)) => (a, Some(b)),
+        Some(Err(panic)) => resume_unwind(panic),
     }
 }
 
 thread_local! {
-    /// This thread's helper, started at its first [`join_elsewhere`].
+    /// This thread's helper, started at its first [`join_later`].
     static HELPER: RefCell<Option<Helper>> = const { RefCell::new(None) };
 }
 
@@ -141,27 +151,37 @@ impl Helper {
         Some(Helper { shared })
     }
 
-    /// Post `job`, run `main`, then take the job back if the helper has not begun it (and
-    /// run it here) or wait for the helper to finish it.
-    fn beside<'j, A>(&self, main: impl FnOnce() -> A, job: impl FnOnce() + Send + 'j) -> A {
+    /// Run `main`, which posts `job` when it calls the `start` it is given; then, if it was
+    /// posted, take the job back if the helper has not begun it (and run it here) or wait
+    /// for the helper to finish it.
+    fn beside<'j, A>(
+        &self,
+        main: impl FnOnce(&dyn Fn()) -> A,
+        job: impl FnOnce() + Send + 'j,
+    ) -> A {
         let job: Box<dyn FnOnce() + Send + 'j> = Box::new(job);
         // SAFETY: only the lifetime is erased. The job borrows from the caller's frame, and
-        // it is never used after this call: `Reclaim` (also when `main` panics) either takes
-        // it back from the slot, or waits until the helper has finished running it.
+        // it is never used after this call: unposted, it is dropped here; posted, `Reclaim`
+        // (also when `main` panics) either takes it back from the slot, or waits until the
+        // helper has finished running it.
         let job: Job = unsafe { std::mem::transmute::<Box<dyn FnOnce() + Send + 'j>, Job>(job) };
-        let finished = self.shared.finished.load(Ordering::Acquire);
-        {
-            let mut slot = lock(&self.shared.slot);
-            debug_assert!(matches!(*slot, Slot::Idle));
-            *slot = Slot::Posted(job);
-        }
-        let tid = self.shared.tid.load(Ordering::Acquire);
-        if tid != 0 {
-            imp::pin_elsewhere(tid);
-        }
-        self.shared.changed.notify_all();
-        let reclaim = Reclaim { shared: &self.shared, finished };
-        let a = main();
+        let waiting = Cell::new(Some(job));
+        let reclaim = Reclaim { shared: &self.shared, finished: Cell::new(None) };
+        let start = || {
+            let Some(job) = waiting.take() else { return };
+            reclaim.finished.set(Some(self.shared.finished.load(Ordering::Acquire)));
+            {
+                let mut slot = lock(&self.shared.slot);
+                debug_assert!(matches!(*slot, Slot::Idle));
+                *slot = Slot::Posted(job);
+            }
+            let tid = self.shared.tid.load(Ordering::Acquire);
+            if tid != 0 {
+                imp::pin_elsewhere(tid);
+            }
+            self.shared.changed.notify_all();
+        };
+        let a = main(&start);
         if let Some(job) = reclaim.take_back() {
             job();
         }
@@ -179,14 +199,15 @@ impl Drop for Helper {
 /// Ends a [`Helper::beside`]: the posted job is taken back, or has finished, when it drops.
 struct Reclaim<'h> {
     shared: &'h Shared,
-    /// [`Shared::finished`] before the job was posted.
-    finished: u64,
+    /// [`Shared::finished`] before the job was posted (`None`: not posted).
+    finished: Cell<Option<u64>>,
 }
 
 impl Reclaim<'_> {
-    /// The job, when the helper has not begun it; otherwise `None` once it has finished.
+    /// The job, when the helper has not begun it; otherwise `None` once it has finished (or
+    /// when it was never posted).
     fn take_back(self) -> Option<Job> {
-        let job = reclaim(self.shared, self.finished);
+        let job = self.finished.get().and_then(|f| reclaim(self.shared, f));
         std::mem::forget(self);
         job
     }
@@ -195,7 +216,9 @@ impl Reclaim<'_> {
 impl Drop for Reclaim<'_> {
     fn drop(&mut self) {
         // Unwinding from `main`: the job is dropped unrun, or waited for.
-        drop(reclaim(self.shared, self.finished));
+        if let Some(f) = self.finished.get() {
+            drop(reclaim(self.shared, f));
+        }
     }
 }
 
@@ -246,7 +269,7 @@ fn serve(shared: &Shared, target: Option<&imp::Target>) {
         if let Some(target) = target {
             imp::widen(target);
         }
-        // The job catches its own panics (see `join_elsewhere`).
+        // The job catches its own panics (see `join_later`).
         job();
         *lock(&shared.slot) = Slot::Idle;
         shared.finished.fetch_add(1, Ordering::Release);
@@ -406,6 +429,49 @@ mod imp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`join_later`] with the side started at once.
+    fn join_elsewhere<A, B, M, S>(main: M, side: S) -> (A, B)
+    where
+        B: Send,
+        M: FnOnce() -> A,
+        S: FnOnce() -> B + Send,
+    {
+        let (a, b) = join_later(
+            |start| {
+                start();
+                main()
+            },
+            side,
+        );
+        (a, b.expect("the side job was started"))
+    }
+
+    #[test]
+    fn a_side_never_started_never_runs_and_one_started_runs_once() {
+        let hits = std::sync::atomic::AtomicU32::new(0);
+        let side = || hits.fetch_add(1, Ordering::Relaxed);
+        let (a, b) = join_later(|_start| 1, side);
+        assert_eq!((a, b, hits.load(Ordering::Relaxed)), (1, None, 0));
+        for late in [false, true] {
+            let (a, b) = join_later(
+                |start| {
+                    if late {
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
+                    start();
+                    start();
+                    2
+                },
+                || hits.fetch_add(1, Ordering::Relaxed),
+            );
+            assert_eq!((a, b.is_some()), (2, true));
+        }
+        assert_eq!(hits.load(Ordering::Relaxed), 2);
+        // A race inside a race takes the fallback (a scoped thread), started late too.
+        let (a, b) = join_elsewhere(|| join_later(|start| start(), || 3), || 4);
+        assert_eq!((a.1, b), (Some(3), 4));
+    }
 
     #[test]
     fn the_spawned_thread_runs_and_returns() {

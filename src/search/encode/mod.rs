@@ -79,6 +79,12 @@ pub struct Round {
     over: bool,
 }
 
+/// `auto`'s watch over an ldfi search, called with the search's work at each of the
+/// encoder's checks (during its setup and while it learns): it may start the rival search
+/// (once ldfi's work passes its lead), and it says whether to go on (false once the rival
+/// has decided with less work). Its answer must stay false once false: work only grows.
+pub type Watch<'p> = &'p dyn Fn(u64) -> bool;
+
 pub struct Encoder<'p> {
     program: &'p Program,
     eot: u32,
@@ -127,10 +133,10 @@ pub struct Encoder<'p> {
     /// Encoding operations so far, weighed by their literals or values (a deterministic
     /// measure of the encoding's cost: see [`Encoder::encoding_ops`]).
     ops: u64,
-    /// `auto`: the work at which the rival strategy reached its verdict (`u64::MAX` while it
-    /// has none). Once this search's work passes it, the search has lost: learning then
-    /// stops early, leaving an encoding nobody will use.
-    cancel: Option<&'p std::sync::atomic::AtomicU64>,
+    /// `auto`: the search's watch (see [`Watch`]), told the search's work at each of the
+    /// encoder's checks. Once it says stop, the search has lost: learning then stops early,
+    /// leaving an encoding nobody will use.
+    watch: Option<Watch<'p>>,
     /// The search's work besides the encoding operations (see [`Encoder::set_base_work`]).
     base_work: u64,
     /// What the rules can see of a crash (see [`equiv::crash_view`]).
@@ -180,7 +186,7 @@ impl<'p> Encoder<'p> {
         crashes: u32,
         nodes: &[Sym],
         negative_support: bool,
-        cancel: Option<(&'p std::sync::atomic::AtomicU64, u64)>,
+        watch: Option<(Watch<'p>, u64)>,
     ) -> Self {
         let atoms: Vec<RuleAtoms> = program.rules.iter().map(rule_atoms).collect();
         let domains = domain_lists(domains(program, &atoms));
@@ -212,7 +218,7 @@ impl<'p> Encoder<'p> {
             possible_cache: FxHashMap::default(),
             setup_firings: 0,
             ops: 0,
-            cancel: cancel.map(|(b, _)| b),
+            watch: watch.map(|(w, _)| w),
             base_work: 0,
             crash_view: equiv::crash_view(program),
         };
@@ -229,12 +235,7 @@ impl<'p> Encoder<'p> {
                 crashes > 0,
                 POSSIBLE_CAP,
                 POSSIBLE_FIRINGS,
-                |f| {
-                    cancel.is_none_or(|(bound, base)| {
-                        base + f / SETUP_FIRINGS_PER_WORK
-                            <= bound.load(std::sync::atomic::Ordering::Relaxed)
-                    })
-                },
+                |f| watch.is_none_or(|(go_on, base)| go_on(base + f / SETUP_FIRINGS_PER_WORK)),
             );
         }
         enc.crash_vars(crashes);
@@ -660,14 +661,12 @@ impl<'p> Encoder<'p> {
         }
     }
 
-    /// True when the search this encoder serves has lost to its rival (see `cancel`).
+    /// True when the search this encoder serves has lost to its rival (see `watch`).
     pub fn cancelled(&self) -> bool {
-        self.cancel.is_some_and(|c| {
-            self.base_work + self.ops / OPS_PER_WORK > c.load(std::sync::atomic::Ordering::Relaxed)
-        })
+        self.watch.is_some_and(|go_on| !go_on(self.base_work + self.ops / OPS_PER_WORK))
     }
 
-    /// The search's work now, besides the encoding operations counted here (for `cancel`).
+    /// The search's work now, besides the encoding operations counted here (for `watch`).
     pub fn set_base_work(&mut self, work: u64) {
         self.base_work = work;
     }
