@@ -1133,6 +1133,7 @@ fn ldfi(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
     }
     let mut size = 1usize;
     let mut tried = std::collections::HashSet::new();
+    let trace = std::env::var_os("LDFI_TRACE").is_some();
     loop {
         ldfi_work(d, &mut enc);
         if d.out_of_budget() {
@@ -1154,7 +1155,7 @@ fn ldfi(d: &mut Driver, baseline: &Run) -> Result<bool, EvalError> {
             d.stats.clauses = enc.clauses as u64;
             ldfi_work(d, &mut enc);
             let Some(h) = next else { break };
-            if std::env::var_os("LDFI_TRACE").is_some() {
+            if trace {
                 for why in enc.traces.drain(..) {
                     eprintln!("hypothesis {h:?}:\n  {}", why.join("\n  "));
                 }
