@@ -720,7 +720,9 @@ fn one_core(
     (floor, lead): (u64, bool),
 ) -> Result<Ran, EvalError> {
     let (base, base_time) = if lead {
-        let pace = Pace { work_cap: Some(LEAD), ..Pace::default() };
+        // The cap stops the search loop, the bound the encoder's setup and learning too.
+        let bound = AtomicU64::new(LEAD);
+        let pace = Pace { work_cap: Some(LEAD), cancel: Some(&bound), ..Pace::default() };
         let ld = search_paced(program, ld_params, progress, stop, pace, Some((base, base_time)));
         if within_lead(&ld) {
             return Ok(Ran::Lead(Box::new(ld?.0)));
