@@ -29,10 +29,10 @@ use std::time::{Duration, Instant};
 /// when there is one), and return both results; the side starts only when `main` calls the
 /// `start` it is given (later calls do nothing): until then no other thread is woken, which
 /// costs the calling thread ~11 µs on this project's 2-core virtual machine, and the helper
-/// ~30-70 µs more to run (BENCHMARKS.md, "auto", session 15). `None` for the side when `main` never started
-/// it (it did not run). Once started, `side` runs either at the same time as `main` or,
-/// when the helper had not begun it by the time `main` returned, on this thread after
-/// `main`: it must be right either way. A panic on either side is resumed here, once `side`
+/// ~30-70 µs more to run (BENCHMARKS.md, "Issue 12, session 15"). `None` for the side when
+/// `main` never started it (it did not run). Once started, `side` runs either at the same
+/// time as `main` or, when the helper had not begun it by the time `main` returned, on this
+/// thread after `main`: it must be right either way. A panic on either side is resumed here, once `side`
 /// has finished or been taken back.
 pub(super) fn join_later<A, B, M, S>(main: M, side: S) -> (A, Option<B>)
 where
