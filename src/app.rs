@@ -552,7 +552,6 @@ fn explain_json(
                 .collect();
             let notin = lineage
                 .negs_of(f)
-                .iter()
                 .map(|n| {
                     let args: Vec<String> = n
                         .pattern

@@ -593,8 +593,7 @@ fn negation_records_negative_support() {
     let f: Vec<_> = lin.firings_of(z).collect();
     assert_eq!(f.len(), 1);
     let y = p.rel("y").expect("y");
-    let negs: Vec<_> =
-        lin.negs_of(f[0]).iter().map(|n| (n.rel, n.time, n.pattern.to_vec())).collect();
+    let negs: Vec<_> = lin.negs_of(f[0]).map(|n| (n.rel, n.time, n.pattern.to_vec())).collect();
     assert_eq!(negs, vec![(y, 1, vec![Some(a), Some(Value::Int(1))]), (y, 2, vec![Some(a), None])]);
 }
 
@@ -1190,7 +1189,6 @@ fn ldfi_lineage(p: &Program, run: &Run) -> std::collections::BTreeMap<String, BT
             body.dedup();
             let mut negs: Vec<String> = lin
                 .negs_of(f)
-                .iter()
                 .map(|n| {
                     let pat: Vec<String> = n
                         .pattern

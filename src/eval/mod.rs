@@ -124,12 +124,51 @@ pub struct NegRef {
     pub pattern: Box<[Option<Value>]>,
 }
 
+/// The distinct negated atoms a run's firings relied on, each stored once: firings refer to
+/// them by index. Most firings of a rule repeat a few `notin` patterns, and a pattern per
+/// firing was one allocation per copy (measured: recording lineage cost 15-35 % over a plain
+/// run on the generated population's fault-free violations; BENCHMARKS.md, session 16).
+#[derive(Debug, Default)]
+struct NegTable {
+    list: Vec<NegRef>,
+    /// The newest id of each hash; older ones with the same hash are chained in `next`.
+    heads: FxHashMap<u64, u32>,
+    next: Vec<u32>,
+}
+
+impl NegTable {
+    const END: u32 = u32::MAX;
+
+    /// The id of `notin rel(pattern)` read at `time`, added when new.
+    fn intern(&mut self, rel: RelId, time: u32, pattern: &[Option<Value>]) -> u32 {
+        use std::hash::{Hash, Hasher};
+        let mut h = rustc_hash::FxHasher::default();
+        (rel, time, pattern).hash(&mut h);
+        let h = h.finish();
+        let mut id = self.heads.get(&h).copied().unwrap_or(Self::END);
+        while id != Self::END {
+            let n = &self.list[id as usize];
+            if n.rel == rel && n.time == time && *n.pattern == *pattern {
+                return id;
+            }
+            id = self.next[id as usize];
+        }
+        let id = self.list.len() as u32;
+        self.list.push(NegRef { rel, time, pattern: pattern.into() });
+        self.next.push(self.heads.insert(h, id).unwrap_or(Self::END));
+        id
+    }
+}
+
 /// The lineage of a run: every firing of every tuple.
 #[derive(Debug, Clone, Default)]
 pub struct Lineage {
     pub firings: Vec<Firing>,
     pub body: Vec<TupleId>,
-    pub negs: Vec<NegRef>,
+    /// The negated atoms of each firing, as indices into `neg_list`.
+    negs: Vec<u32>,
+    /// The run's distinct negated atoms, each once ([`NegTable`]).
+    neg_list: Vec<NegRef>,
     /// Firings of each tuple (CSR: `by_head[off[t]..off[t+1]]`).
     off: Vec<u32>,
     by_head: Vec<u32>,
@@ -144,8 +183,9 @@ impl Lineage {
     pub fn body_of(&self, f: &Firing) -> &[TupleId] {
         &self.body[f.body.start as usize..f.body.end as usize]
     }
-    pub fn negs_of(&self, f: &Firing) -> &[NegRef] {
-        &self.negs[f.negs.start as usize..f.negs.end as usize]
+    pub fn negs_of(&self, f: &Firing) -> impl ExactSizeIterator<Item = &NegRef> + Clone + '_ {
+        let ids = &self.negs[f.negs.start as usize..f.negs.end as usize];
+        ids.iter().map(|&n| &self.neg_list[n as usize])
     }
     fn index(&mut self, ntuples: usize) {
         let mut counts = vec![0u32; ntuples + 1];
@@ -475,8 +515,8 @@ impl<'p> Stepper<'p> {
                 rel: *rel,
                 vals: vals.clone(),
                 source: Source::Fact,
-                body: Vec::new(),
-                negs: Vec::new(),
+                body: 0..0,
+                negs: 0..0,
                 msg: None,
             })
             .collect();
@@ -534,7 +574,7 @@ struct Out {
     senders: Vec<Value>,
     body: Vec<TupleId>,
     body_off: Vec<u32>,
-    negs: Vec<NegRef>,
+    negs: Vec<u32>,
     neg_off: Vec<u32>,
 }
 
@@ -555,7 +595,7 @@ impl Out {
         }
         &self.body[self.body_off[i] as usize..self.body_off[i + 1] as usize]
     }
-    fn negs(&self, i: usize) -> &[NegRef] {
+    fn negs(&self, i: usize) -> &[u32] {
         if self.neg_off.len() <= i + 1 {
             return &[];
         }
@@ -568,8 +608,9 @@ struct Pending {
     rel: RelId,
     vals: Box<[Value]>,
     source: Source,
-    body: Vec<TupleId>,
-    negs: Vec<NegRef>,
+    /// Ranges into the engine's `pending_body` and `pending_negs` (empty without lineage).
+    body: Range<u32>,
+    negs: Range<u32>,
     msg: Option<u32>,
 }
 
@@ -583,14 +624,15 @@ struct AggGroup {
     values: Vec<Value>,
     sender: Value,
     body: Vec<TupleId>,
-    negs: Vec<NegRef>,
+    negs: Vec<u32>,
 }
 
 /// A derivation to record: where it came from and what it used.
 struct Derivation<'a> {
     source: Source,
     body: &'a [TupleId],
-    negs: &'a [NegRef],
+    /// Ids in the engine's [`NegTable`].
+    negs: &'a [u32],
     msg: Option<u32>,
 }
 
@@ -601,9 +643,14 @@ struct Engine<'p> {
     is_node: FxHashSet<Sym>,
     tuples: Tuples,
     lineage: Option<Lineage>,
+    /// The negated atoms of the lineage (empty without it).
+    negtab: NegTable,
     messages: Vec<Message>,
     msg_ids: FxHashMap<MsgKey, u32>,
     pending: Vec<Pending>,
+    /// The body tuples and negated atoms of the pending inputs (see [`Pending`]).
+    pending_body: Vec<TupleId>,
+    pending_negs: Vec<u32>,
     next_fact: usize,
     firings: u64,
     warnings: Vec<String>,
@@ -625,9 +672,12 @@ impl<'p> Engine<'p> {
             is_node: params.nodes.iter().copied().collect(),
             tuples: Tuples::default(),
             lineage: params.lineage.then(Lineage::default),
+            negtab: NegTable::default(),
             messages: Vec::new(),
             msg_ids: FxHashMap::default(),
             pending: Vec::new(),
+            pending_body: Vec::new(),
+            pending_negs: Vec::new(),
             next_fact: 0,
             firings: 0,
             warnings: Vec::new(),
@@ -642,6 +692,7 @@ impl<'p> Engine<'p> {
         let violations = self.violations();
         if let Some(l) = &mut self.lineage {
             l.index(self.tuples.recs.len());
+            l.neg_list = std::mem::take(&mut self.negtab.list);
         }
         Run {
             eot: self.params.eot,
@@ -735,14 +786,21 @@ impl<'p> Engine<'p> {
             }
             self.next_fact += 1;
         }
+        let (mut body, mut negs) =
+            (std::mem::take(&mut self.pending_body), std::mem::take(&mut self.pending_negs));
         for p in std::mem::take(&mut self.pending) {
-            self.add(
-                p.rel,
-                &p.vals,
-                t,
-                Derivation { source: p.source, body: &p.body, negs: &p.negs, msg: p.msg },
-            )?;
+            let d = Derivation {
+                source: p.source,
+                body: &body[p.body.start as usize..p.body.end as usize],
+                negs: &negs[p.negs.start as usize..p.negs.end as usize],
+                msg: p.msg,
+            };
+            self.add(p.rel, &p.vals, t, d)?;
         }
+        // The buffers are kept for the next timestep's inputs.
+        body.clear();
+        negs.clear();
+        (self.pending_body, self.pending_negs) = (body, negs);
         let every_crash: Vec<(Sym, u32)> = match self.over {
             Some(true) => self
                 .params
@@ -859,12 +917,13 @@ impl<'p> Engine<'p> {
                 continue;
             }
             for i in 0..out.len() {
+                let (body, negs) = self.pending_lineage(&out, i);
                 self.pending.push(Pending {
                     rel: rule.head_rel,
                     vals: out.head(i).into(),
                     source: Source::Rule(rule.id),
-                    body: out.body(i).to_vec(),
-                    negs: out.negs(i).to_vec(),
+                    body,
+                    negs,
                     msg: None,
                 });
             }
@@ -932,15 +991,25 @@ impl<'p> Engine<'p> {
             });
         }
         if status == MsgStatus::Delivered {
+            let (body, negs) = self.pending_lineage(out, i);
             self.pending.push(Pending {
                 rel: rule.head_rel,
                 vals: vals.into(),
                 source: Source::Rule(rule.id),
-                body: out.body(i).to_vec(),
-                negs: out.negs(i).to_vec(),
+                body,
+                negs,
                 msg: Some(id),
             });
         }
+    }
+
+    /// Keep head i's body tuples and negated atoms for its input at the next timestep.
+    fn pending_lineage(&mut self, out: &Out, i: usize) -> (Range<u32>, Range<u32>) {
+        let b0 = self.pending_body.len() as u32;
+        self.pending_body.extend_from_slice(out.body(i));
+        let n0 = self.pending_negs.len() as u32;
+        self.pending_negs.extend_from_slice(out.negs(i));
+        (b0..self.pending_body.len() as u32, n0..self.pending_negs.len() as u32)
     }
 
     /// Evaluate a rule's plan (with aggregation when its head has one).
@@ -960,6 +1029,8 @@ impl<'p> Engine<'p> {
             filters,
             t,
             lineage: self.lineage.is_some(),
+            negtab: &mut self.negtab,
+            pattern: Vec::new(),
             binding: vec![Value::Int(0); rule.nvars],
             body: vec![0; rule.positives.len()],
             negs: Vec::new(),
@@ -1001,10 +1072,15 @@ struct JoinCtx<'a> {
     filters: &'a [RoundFilter],
     t: u32,
     lineage: bool,
+    /// The run's negated atoms (with lineage).
+    negtab: &'a mut NegTable,
+    /// Scratch buffer of a negated atom's pattern.
+    pattern: Vec<Option<Value>>,
     binding: Vec<Value>,
     /// Body tuple per positive literal (source order).
     body: Vec<TupleId>,
-    negs: Vec<NegRef>,
+    /// The negated atoms of the binding so far ([`NegTable`] ids).
+    negs: Vec<u32>,
     keys: Vec<Vec<Value>>,
     out: Out,
     /// The groups of an aggregate rule's bindings so far (see [`JoinCtx::add_row`]).
@@ -1116,8 +1192,12 @@ impl<'a> JoinCtx<'a> {
                         TimeRef::Now => self.t,
                         TimeRef::At(a) => *a,
                     };
-                    let pattern = args.iter().map(|a| self.value(*a)).collect();
-                    self.negs.push(NegRef { rel: *rel, time: at, pattern });
+                    let mut pattern = std::mem::take(&mut self.pattern);
+                    pattern.clear();
+                    pattern.extend(args.iter().map(|a| self.value(*a)));
+                    let id = self.negtab.intern(*rel, at, &pattern);
+                    self.pattern = pattern;
+                    self.negs.push(id);
                 }
                 let r = self.join(steps, i + 1);
                 if self.lineage {
@@ -1193,7 +1273,7 @@ impl<'a> JoinCtx<'a> {
         if self.lineage {
             self.out.body.extend_from_slice(&self.body);
             self.out.body_off.push(self.out.body.len() as u32);
-            self.out.negs.extend(self.negs.iter().cloned());
+            self.out.negs.extend_from_slice(&self.negs);
             self.out.neg_off.push(self.out.negs.len() as u32);
         }
         Ok(())
@@ -1226,9 +1306,9 @@ impl<'a> JoinCtx<'a> {
                     entry.body.push(b);
                 }
             }
-            for n in &self.negs {
-                if !entry.negs.contains(n) {
-                    entry.negs.push(n.clone());
+            for &n in &self.negs {
+                if !entry.negs.contains(&n) {
+                    entry.negs.push(n);
                 }
             }
         }

@@ -210,7 +210,7 @@ fn matching(run: &Run, rel: RelId, pattern: &[Option<Value>], time: u32) -> Vec<
 /// Same firing up to recording order (rules can rederive a tuple the same way).
 fn firing_key(run: &Run, f: &Firing) -> (Source, Vec<TupleId>, Vec<NegRef>, Option<u32>) {
     let l = run.lineage.as_ref().expect("lineage");
-    (f.source, l.body_of(f).to_vec(), l.negs_of(f).to_vec(), f.msg)
+    (f.source, l.body_of(f).to_vec(), l.negs_of(f).cloned().collect(), f.msg)
 }
 
 impl<'a> Explainer<'a> {
@@ -398,7 +398,7 @@ impl<'a> Explainer<'a> {
                     let br = g.tuples.rec(b);
                     br.rel == rec.rel && br.vals == rec.vals && br.time + 1 == rec.time
                 })
-                && lineage.negs_of(f).is_empty()
+                && lineage.negs_of(f).len() == 0
                 && self.f.tuples.find(rec.rel, &rec.vals, rec.time - 1).is_none()
             {
                 carry = true;
@@ -702,7 +702,6 @@ impl<'a> Explainer<'a> {
                     parts.extend(
                         lineage
                             .negs_of(fi)
-                            .iter()
                             .map(|n| format!("notin {}@{}", self.show(n.rel, &n.pattern), n.time)),
                     );
                     return Some(reason(parts.join(", "), "hold", Vec::new(), 0));

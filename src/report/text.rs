@@ -281,11 +281,11 @@ fn why_rec(
         let body = lineage.body_of(f);
         let negs = lineage.negs_of(f);
         for (j, &b) in body.iter().enumerate() {
-            let last_child = j + 1 == body.len() && negs.is_empty();
+            let last_child = j + 1 == body.len() && negs.len() == 0;
             let (b1, b2) = if last_child { ("└─ ", "   ") } else { ("├─ ", "│  ") };
             why_rec(program, run, b, &format!("{inner}{b1}"), &format!("{inner}{b2}"), seen, out);
         }
-        for (j, n) in negs.iter().enumerate() {
+        for (j, n) in negs.clone().enumerate() {
             let b1 = if j + 1 == negs.len() { "└─ " } else { "├─ " };
             let args: Vec<String> = n
                 .pattern

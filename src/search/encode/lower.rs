@@ -345,7 +345,7 @@ impl RunEncoding<'_> {
         // The body and message causes (everything in `causes` so far) certainly break it.
         breakers.extend(causes);
         let lineage = self.run.lineage.as_ref()?;
-        for n in lineage.negs_of(f).to_vec() {
+        for n in lineage.negs_of(f).cloned().collect::<Vec<_>>() {
             if Some(n.rel) == enc.program.crash_rel {
                 if let Absence::Needs(lits) = self.absence(enc, n.rel, &n.pattern, n.time) {
                     breakers.extend(lits.into_iter().map(|l| !l));
