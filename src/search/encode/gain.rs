@@ -71,16 +71,76 @@ impl RunEncoding<'_> {
             self.gain.insert(key, None);
             return None;
         }
+        // A run with no tuple matching P at t gains one exactly when the hypothesis's own
+        // run has one: the same meaning whatever run lacks it. So every such run refers to
+        // one shared literal E, and each adds its own necessary conditions for it
+        // (E -> its G): a gain claimed for one run must be possible by what every run that
+        // lacks the pattern knows. E is a fresh variable: the G of a run is a hash-consed
+        // definition (or a single cause) that may stand for other things too, so only
+        // E -> G is valid, never G -> E.
+        if self.has_match(q, pattern, t) {
+            return self.new_gain_var(enc, q, pattern, t, &key);
+        }
+        // (Inside its own encoding, a pattern gets an unconstrained stand-in: never shared.)
+        if self.active.contains(&key) {
+            return self.new_gain_var(enc, q, pattern, t, &key);
+        }
+        let shared = enc.shared.gains.get(&key).copied();
+        if shared == Some(None) {
+            // Some run found that no hypothesis can make such a tuple appear.
+            self.gain.insert(key, None);
+            return None;
+        }
+        let g = self.new_gain_var(enc, q, pattern, t, &key);
+        let e = match shared {
+            Some(Some(e)) => e,
+            _ => match g {
+                None => {
+                    enc.shared.gains.insert(key.clone(), None);
+                    return None;
+                }
+                Some(_) => {
+                    // A whole tuple appears exactly when it holds: its shared h(x), which
+                    // the runs that have it constrain too.
+                    let e = if pattern.iter().all(Option::is_some) {
+                        let vals: Vec<Value> = pattern.iter().flatten().copied().collect();
+                        enc.tuple_lit((q, t, vals.into()), true).0
+                    } else {
+                        enc.lit()
+                    };
+                    enc.shared.gains.insert(key.clone(), Some(e));
+                    e
+                }
+            },
+        };
+        match g {
+            Some(g) => enc.clause_once(&[!e, g]),
+            None => enc.clause_once(&[!e]),
+        }
+        self.gain.insert(key, Some(e));
+        Some(e)
+    }
+
+    /// G(q, P, t) encoded from this run (see [`RunEncoding::gain_var`]).
+    fn new_gain_var(
+        &mut self,
+        enc: &mut Encoder,
+        q: RelId,
+        pattern: &[Option<Value>],
+        t: u32,
+        key: &(RelId, Pattern, u32),
+    ) -> Option<Lit> {
+        let program = enc.program;
         // An open pattern over small known domains: only its absent tuples can appear, and
         // each of them binds more of the rules that could derive it.
         if let Some(missing) = self.missing_candidates(enc, q, pattern, t) {
             let lits: Vec<Lit> =
                 missing.iter().filter_map(|c| self.gain_var(enc, q, c, t)).collect();
             let g = enc.or_var(lits);
-            self.gain.insert(key, g);
+            self.gain.insert(key.clone(), g);
             return g;
         }
-        if let Some(&g) = self.gain.get(&key) {
+        if let Some(&g) = self.gain.get(key) {
             return g;
         }
         // The recursion below never comes back to (q, P, t): edges inside q's same-time
@@ -91,12 +151,12 @@ impl RunEncoding<'_> {
             return Some(enc.lit());
         }
         let causes = self.rederive_causes(enc, q, pattern, t);
-        self.active.remove(&key);
+        self.active.remove(key);
         let g = enc.or_var(causes);
         if let Some(g) = g {
             enc.name(g, || format!("gain {}@{t}", show_pattern(program, q, pattern)));
         }
-        self.gain.insert(key, g);
+        self.gain.insert(key.clone(), g);
         g
     }
 

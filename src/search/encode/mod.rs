@@ -168,6 +168,9 @@ struct Shared {
     /// `v <- OR lits` (v is implied by each literal: a lower bound).
     implied_defs: FxHashMap<Box<[Lit]>, Lit>,
     clauses: rustc_hash::FxHashSet<Box<[Lit]>>,
+    /// G(q, P, t) of patterns the run that met them had no tuple of (see
+    /// `RunEncoding::gain_var`): one literal for every run that lacks them.
+    gains: FxHashMap<(RelId, Pattern, u32), Option<Lit>>,
     /// Scratch buffer of `clause_once`.
     key: Vec<Lit>,
 }
