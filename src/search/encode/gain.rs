@@ -100,7 +100,14 @@ impl RunEncoding<'_> {
                     return None;
                 }
                 Some(_) => {
-                    let e = enc.lit();
+                    // A whole tuple appears exactly when it holds: its shared h(x), which
+                    // the runs that have it constrain too.
+                    let e = if pattern.iter().all(Option::is_some) {
+                        let vals: Vec<Value> = pattern.iter().flatten().copied().collect();
+                        enc.tuple_lit((q, t, vals.into()), true).0
+                    } else {
+                        enc.lit()
+                    };
                     enc.shared.gains.insert(key.clone(), Some(e));
                     e
                 }
