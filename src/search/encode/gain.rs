@@ -75,14 +75,10 @@ impl RunEncoding<'_> {
         // run has one: the same meaning whatever run lacks it. So every such run refers to
         // one shared literal E, and each adds its own necessary conditions for it
         // (E -> its G): a gain claimed for one run must be possible by what every run that
-        // lacks the pattern knows. E is a fresh variable: the G of a run is a hash-consed
-        // definition (or a single cause) that may stand for other things too, so only
-        // E -> G is valid, never G -> E.
-        if self.has_match(q, pattern, t) {
-            return self.new_gain_var(enc, q, pattern, t, &key);
-        }
-        // (Inside its own encoding, a pattern gets an unconstrained stand-in: never shared.)
-        if self.active.contains(&key) {
+        // lacks the pattern knows. Only E -> G is valid, never G -> E: the G of a run is a
+        // hash-consed definition (or a single cause) that may stand for other things too.
+        // Inside its own encoding, a pattern gets an unconstrained stand-in: never shared.
+        if self.has_match(q, pattern, t) || self.active.contains(&key) {
             return self.new_gain_var(enc, q, pattern, t, &key);
         }
         let shared = enc.shared.gains.get(&key).copied();
@@ -92,26 +88,25 @@ impl RunEncoding<'_> {
             return None;
         }
         let g = self.new_gain_var(enc, q, pattern, t, &key);
-        let e = match shared {
-            Some(Some(e)) => e,
-            _ => match g {
-                None => {
-                    enc.shared.gains.insert(key.clone(), None);
-                    return None;
-                }
-                Some(_) => {
-                    // A whole tuple appears exactly when it holds: its shared h(x), which
-                    // the runs that have it constrain too.
-                    let e = if pattern.iter().all(Option::is_some) {
-                        let vals: Vec<Value> = pattern.iter().flatten().copied().collect();
-                        enc.tuple_lit((q, t, vals.into()), true).0
-                    } else {
-                        enc.lit()
-                    };
-                    enc.shared.gains.insert(key.clone(), Some(e));
-                    e
-                }
-            },
+        let e = match (shared.flatten(), g) {
+            (Some(e), _) => e,
+            (None, None) => {
+                enc.shared.gains.insert(key.clone(), None);
+                return None;
+            }
+            (None, Some(_)) => {
+                // E: a whole tuple appears exactly when it holds, so its E is its shared
+                // h(x), which the runs that have it constrain too; otherwise a fresh
+                // variable.
+                let e = if pattern.iter().all(Option::is_some) {
+                    let vals: Vec<Value> = pattern.iter().flatten().copied().collect();
+                    enc.tuple_lit((q, t, vals.into()), true).0
+                } else {
+                    enc.lit()
+                };
+                enc.shared.gains.insert(key.clone(), Some(e));
+                e
+            }
         };
         match g {
             Some(g) => enc.clause_once(&[!e, g]),

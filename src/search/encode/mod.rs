@@ -169,7 +169,8 @@ struct Shared {
     implied_defs: FxHashMap<Box<[Lit]>, Lit>,
     clauses: rustc_hash::FxHashSet<Box<[Lit]>>,
     /// G(q, P, t) of patterns the run that met them had no tuple of (see
-    /// `RunEncoding::gain_var`): one literal for every run that lacks them.
+    /// `RunEncoding::gain_var`): one literal for every run that lacks them, or `None` when
+    /// a run found that no hypothesis can make such a tuple appear.
     gains: FxHashMap<(RelId, Pattern, u32), Option<Lit>>,
     /// Scratch buffer of `clause_once`.
     key: Vec<Lit>,
