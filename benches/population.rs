@@ -287,6 +287,7 @@ fn base_params(
         negative_support: true,
         tuple_cap: ldfi::eval::DEFAULT_TUPLE_CAP,
         jobs: 1,
+        lead: ldfi::search::DEFAULT_LEAD,
     }
 }
 

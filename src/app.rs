@@ -57,6 +57,7 @@ impl Prepared {
             negative_support: true,
             tuple_cap: crate::eval::DEFAULT_TUPLE_CAP,
             jobs: 1,
+            lead: crate::search::DEFAULT_LEAD,
         }
     }
 

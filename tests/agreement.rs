@@ -38,6 +38,7 @@ fn params(b: &Bounds, strategy: Strategy, max_runs: u64, timeout: Duration) -> S
         negative_support: true,
         tuple_cap: eval::DEFAULT_TUPLE_CAP,
         jobs: 1,
+        lead: ldfi::search::DEFAULT_LEAD,
     }
 }
 

@@ -280,10 +280,11 @@ fn auto_says_who_decided_and_explains_the_counterexample() {
     assert!(out.contains("COUNTEREXAMPLE"), "{out}");
     assert!(out.contains("decided by ldfi (within the lead it has alone"), "{out}");
     assert!(out.contains("why post("), "{out}");
-    // A failure-free run too large for ldfi to finish within its lead, and an exhaustive
-    // search that finishes below ldfi's floor.
+    // A failure-free run too large for ldfi to finish within its lead (EOT 100: the run
+    // has more firings than the lead allows), and an exhaustive search that finishes below
+    // ldfi's floor (its second run, omitting one message, is the counterexample).
     let classic = "specs/broadcast/classic.ded";
-    let below = ldfi(&["check", classic, "-t", "5", "-f", "3", "-c", "0"]);
+    let below = ldfi(&["check", classic, "-t", "100", "-f", "3", "-c", "0"]);
     let out = stdout(&below);
     assert_eq!(below.status.code(), Some(1), "{}", stderr(&below));
     assert!(out.contains("decided by exhaustive (with less work than ldfi needs"), "{out}");

@@ -64,6 +64,9 @@ pub struct SearchParams {
     /// Workers for `auto`: with two or more, its two strategies run at once (the result does
     /// not depend on it). Each strategy is itself sequential.
     pub jobs: usize,
+    /// `auto`'s lead, in work units: a verdict ldfi reaches alone within it decides, and
+    /// exhaustive does not start ([`DEFAULT_LEAD`]; the tests of the race's rule use less).
+    pub lead: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,7 +171,7 @@ pub struct Race {
     /// to EOT for each crash choice it had left was already more than ldfi's (`other_*`
     /// are what it had done just before; zero when its first check was already beaten).
     pub by_floor: bool,
-    /// ldfi reached its verdict within its lead ([`LEAD`] work units), before exhaustive
+    /// ldfi reached its verdict within its lead (`SearchParams::lead` work units), before exhaustive
     /// started.
     pub by_lead: bool,
 }
@@ -515,25 +518,27 @@ const SOLVER_PER_WORK: u64 = 1;
 
 /// On one core: how far ahead in work one strategy may get before the other takes its turn.
 const SLICE: u64 = 10_000;
-/// With one job: work ldfi may do alone (after exhaustive's floor prefix) before `auto`
-/// starts the full race (a few milliseconds: below it, a second thread costs more).
-const PREFIX: u64 = 10_000;
-/// `auto`'s lead: a verdict ldfi reaches alone within this much work (about 0.15 ms)
-/// decides, and exhaustive does not start; past it, exhaustive starts at ldfi's next check
-/// (in its setup and learning too) and the race's rule holds. Below it, running exhaustive
-/// beside ldfi costs more than it saves: waking the second thread costs this one ~11 µs
-/// and the helper 30-70 µs more before it runs, and the two then run ~8 % slower side by
-/// side. Seeds 0-399, min of 2 interleaved runs, geometric-mean ratio to exhaustive: no
-/// lead 0.226, 300: 0.217, 500: 0.206, 700: 0.204, 1000: 0.205; the worst case (exhaustive
-/// deciding a tiny search, which now starts later) 2.98, 3.02, 3.52, 3.78, 4.29
-/// (BENCHMARKS.md, issue 12, session 15).
-const LEAD: u64 = 500;
+/// `auto`'s default lead ([`SearchParams::lead`]): a verdict ldfi reaches alone within this much work (about 5 ms) decides,
+/// and exhaustive does not start; past it, exhaustive starts at ldfi's next check (in its
+/// setup and learning too; on one core, the race starts over, taking turns) and the race's
+/// rule holds. Below it, running exhaustive beside ldfi costs more than it saves: ldfi runs
+/// 20-60 % slower with exhaustive on the other core (seed 99: 0.18 ms alone, 0.29 ms beside
+/// it), and exhaustive, started late and cold, must still reach ldfi's work before ldfi's
+/// verdict can stand; on one core, the race's turns cost the same. Seeds 0-399, min of 2 to
+/// 4 interleaved runs, geometric mean of the ratio to exhaustive, 2 jobs: 500: 0.215, 2,000:
+/// 0.202, 4,000: 0.197, 16,000: 0.191 (no lead at all: 0.192); 1 job: 500: 0.256, 16,000:
+/// 0.195; the worst case 3.57 at 500 and 4.47 at 16,000 with 2 jobs (exhaustive deciding a
+/// search of a fraction of a millisecond, which now waits for ldfi's lead), 6.69 and 4.25
+/// with 1 (BENCHMARKS.md, issue 12, session 18; session 15 measured 300 to 1,000). About
+/// 5 ms is nothing next to the searches exhaustive wins by far (the Molly synod: 0.3-3 s).
+/// The same on one core and two, so that the decider does not depend on `--jobs`.
+pub const DEFAULT_LEAD: u64 = 16_000;
 /// How much each side's work counts on the shared clock (ldfi, exhaustive). Equal: the
 /// units above are fitted to wall time on both sides, so the loser reaches the winner's
 /// work at about the time the winner finishes.
 const CLOCK_WEIGHT: [u64; 2] = [1, 1];
 
-/// `auto`: ldfi first, alone, for a [`LEAD`] of work: a verdict within it decides. Past
+/// `auto`: ldfi first, alone, for its lead (`SearchParams::lead`) of work: a verdict within it decides. Past
 /// it, ldfi and the memoized exhaustive search run on one logical clock of
 /// deterministic work (firings, simulated timesteps, memo lookups, executions, encoding
 /// operations, solver propagations and decisions: [`Driver::work`], weighed by
@@ -582,7 +587,7 @@ fn race(
     // where ldfi's fixed cost is the whole cost.
     let floor = ldfi_floor(base.0.firings) * CLOCK_WEIGHT[0];
     // Whether ldfi can reach a verdict within its lead (at its floor, at the least).
-    let lead = floor <= LEAD;
+    let lead = floor <= params.lead;
     let sides = (&ld_params, &ex_params);
     let ran = if alternate {
         one_core(program, sides, progress, stop, base, (floor, lead))?
@@ -676,7 +681,7 @@ fn restore_baseline(
 
 /// How the two sides of an `auto` race ran.
 enum Ran {
-    /// ldfi reached its verdict within its [`LEAD`]; exhaustive did not start.
+    /// ldfi reached its verdict within its lead; exhaustive did not start.
     Lead(Box<Outcome>),
     /// Exhaustive decided below ldfi's floor: ldfi could not win (it did not start, or was
     /// abandoned; its outcome, if any, holds the failure-free run).
@@ -685,9 +690,9 @@ enum Ran {
     Both(Box<(Side, Side, Baton)>),
 }
 
-/// ldfi reached a verdict within its [`LEAD`].
-fn within_lead(ld: &Side) -> bool {
-    matches!(ld, Ok((o, _)) if o.verdict != Verdict::BudgetExhausted && o.stats.work <= LEAD)
+/// ldfi reached a verdict within its lead (`lead` work units).
+fn within_lead(ld: &Side, lead: u64) -> bool {
+    matches!(ld, Ok((o, _)) if o.verdict != Verdict::BudgetExhausted && o.stats.work <= lead)
 }
 
 /// ldfi's least work at any verdict, given its failure-free run's firings: that run (with
@@ -706,11 +711,11 @@ fn below(ex: &Outcome, floor: u64) -> bool {
     ex.verdict != Verdict::BudgetExhausted && ex.stats.work * CLOCK_WEIGHT[1] < floor
 }
 
-/// `auto` on one core: exhaustive alone up to ldfi's floor; then ldfi alone up to
-/// [`PREFIX`] and, if it reached a verdict, exhaustive on the same clock until it passes
-/// ldfi's work (or, against a certification, its floor does: what taking turns would do);
-/// only when ldfi needs more does the race run in full, taking turns from the start. Each
-/// prefix that did not decide is thrown away.
+/// `auto` on one core: ldfi alone up to its lead (when its floor is within it), then
+/// exhaustive alone up to ldfi's floor; when neither decided, the race runs in full,
+/// taking turns from the start. Each prefix that did not decide is thrown away; none is
+/// run twice, since ldfi's search is deterministic: without a verdict within its lead, it
+/// has none within any smaller cap either.
 fn one_core(
     program: &Program,
     (ld_params, ex_params): (&SearchParams, &SearchParams),
@@ -721,10 +726,10 @@ fn one_core(
 ) -> Result<Ran, EvalError> {
     let (base, base_time) = if lead {
         // The cap stops the search loop, the bound the encoder's setup and learning too.
-        let bound = AtomicU64::new(LEAD);
-        let pace = Pace { work_cap: Some(LEAD), cancel: Some(&bound), ..Pace::default() };
+        let bound = AtomicU64::new(ld_params.lead);
+        let pace = Pace { work_cap: Some(ld_params.lead), cancel: Some(&bound), ..Pace::default() };
         let ld = search_paced(program, ld_params, progress, stop, pace, Some((base, base_time)));
-        if within_lead(&ld) {
+        if within_lead(&ld, ld_params.lead) {
             return Ok(Ran::Lead(Box::new(ld?.0)));
         }
         match ld {
@@ -742,22 +747,12 @@ fn one_core(
     if !capped && below(&ex, floor) {
         return Ok(Ran::Alone(Box::new((ex, None))));
     }
-    let base = ex.baseline;
-    let stand_in = (accounted(&base), base_time);
-    let baton = Baton::new(false);
-    let pacer = Pacer { baton: &baton, me: 0 };
-    let pace = Pace { pacer: Some(&pacer), work_cap: Some(PREFIX), ..Pace::default() };
-    let ld = search_paced(program, ld_params, progress, stop, pace, Some((base, base_time)));
-    if let Ok((prefix, true)) = ld {
-        let baton = Baton::new(true);
-        let sides = (ld_params, ex_params);
-        let base = (prefix.baseline, base_time);
-        let (ld, ex) = race_threads(program, sides, progress, stop, &baton, base);
-        return Ok(Ran::Both(Box::new((ld, ex, baton))));
-    }
-    let pacer = Pacer { baton: &baton, me: 1 };
-    let pace = Pace { pacer: Some(&pacer), ..Pace::default() };
-    let ex = search_paced(program, ex_params, None, stop, pace, Some(stand_in));
+    // ldfi has no verdict within its lead or its floor is past it (then so is any verdict
+    // of its): neither a prefix of ldfi nor one of exhaustive decides, and the two take
+    // turns from the start.
+    let baton = Baton::new(true);
+    let sides = (ld_params, ex_params);
+    let (ld, ex) = race_threads(program, sides, progress, stop, &baton, (ex.baseline, base_time));
     Ok(Ran::Both(Box::new((ld, ex, baton))))
 }
 
@@ -802,11 +797,11 @@ fn two_cores(
         let pace = Pace {
             pacer: Some(&pacer),
             cancel: Some(&cancel),
-            lead: lead.then_some((LEAD, start)),
+            lead: lead.then_some((ld_params.lead, start)),
             ..Pace::default()
         };
         let ld = search_paced(program, ld_params, progress, stop, pace, Some((base, base_time)));
-        if !within_lead(&ld) {
+        if !within_lead(&ld, ld_params.lead) {
             // Its verdict came past the lead before a check started exhaustive (or it has
             // none): exhaustive runs now, and stops as soon as the rule allows.
             start();
@@ -1703,6 +1698,7 @@ mod tests {
             negative_support: true,
             tuple_cap: eval::DEFAULT_TUPLE_CAP,
             jobs: 1,
+            lead: DEFAULT_LEAD,
         };
         let stop = AtomicBool::new(false);
         let mut d = Driver {
@@ -1876,8 +1872,13 @@ mod tests {
             negative_support: true,
             tuple_cap: eval::DEFAULT_TUPLE_CAP,
             jobs,
+            lead: RULE_TEST_LEAD,
         }
     }
+
+    /// The lead of the tests of the race's rule (`auto_params`): short, so that the small
+    /// specs they search also race past it (the default's 5 ms would decide most of them).
+    const RULE_TEST_LEAD: u64 = 500;
 
     /// What an outcome says, timings aside.
     fn summary(p: &Program, o: &Outcome) -> String {
@@ -2015,7 +2016,7 @@ mod tests {
 
     /// A verdict ldfi reaches within its lead decides, before exhaustive starts, one core or
     /// two: it is ldfi's own (the same verdict, executions and work as ldfi alone), at most
-    /// [`LEAD`] work. Past the lead, the race's rule holds and the lead is not claimed.
+    /// its lead's work. Past the lead, the race's rule holds and the lead is not claimed.
     #[test]
     fn a_verdict_within_the_lead_decides() {
         let mut seen = [0; 2];
@@ -2036,7 +2037,7 @@ mod tests {
             let params = auto_params(&p, eot, eff, crashes, 1);
             let alone = SearchParams { strategy: Strategy::Ldfi, ..params.clone() };
             let ld = search(&p, &alone, None).expect("ldfi");
-            let within = ld.verdict != Verdict::BudgetExhausted && ld.stats.work <= LEAD;
+            let within = ld.verdict != Verdict::BudgetExhausted && ld.stats.work <= params.lead;
             for jobs in [1, 2] {
                 let o = search(&p, &SearchParams { jobs, ..params.clone() }, None).expect("auto");
                 let race = o.race.expect("race");
