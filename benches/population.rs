@@ -512,11 +512,11 @@ fn targets(specs: &[Case], generated: &[Case]) -> Vec<String> {
         mark(g.is_some_and(|g| g <= 0.2)),
         g.map_or("n/a".into(), |g| format!("{g:.3}"))
     ));
-    let worst = generated.iter().map(|c| badness(c.ratio())).fold(f64::NEG_INFINITY, f64::max);
-    let ldfi_timeouts = generated.iter().filter(|c| c.ldfi.timed_out()).count();
     if generated.is_empty() {
         out.push("- n/a  generated: no case above 1.0 (no generated cases)".into());
     } else {
+        let worst = generated.iter().map(|c| badness(c.ratio())).fold(f64::NEG_INFINITY, f64::max);
+        let ldfi_timeouts = generated.iter().filter(|c| c.ldfi.timed_out()).count();
         out.push(format!(
             "- {} generated: no case above 1.0 (worst {worst:.3}; ldfi timeouts {ldfi_timeouts})",
             mark(worst <= 1.0 && ldfi_timeouts == 0)

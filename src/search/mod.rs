@@ -171,8 +171,8 @@ pub struct Race {
     /// to EOT for each crash choice it had left was already more than ldfi's (`other_*`
     /// are what it had done just before; zero when its first check was already beaten).
     pub by_floor: bool,
-    /// ldfi reached its verdict within its lead (`SearchParams::lead` work units), before exhaustive
-    /// started.
+    /// ldfi reached its verdict within its lead ([`SearchParams::lead`] work units), before
+    /// exhaustive started.
     pub by_lead: bool,
 }
 
@@ -518,29 +518,30 @@ const SOLVER_PER_WORK: u64 = 1;
 
 /// On one core: how far ahead in work one strategy may get before the other takes its turn.
 const SLICE: u64 = 10_000;
-/// `auto`'s default lead ([`SearchParams::lead`]): a verdict ldfi reaches alone within this much work (about 5 ms) decides,
-/// and exhaustive does not start; past it, exhaustive starts at ldfi's next check (in its
-/// setup and learning too; on one core, the race starts over, taking turns) and the race's
-/// rule holds. Below it, running exhaustive beside ldfi costs more than it saves: ldfi runs
-/// 20-60 % slower with exhaustive on the other core (seed 99: 0.18 ms alone, 0.29 ms beside
-/// it), and exhaustive, started late and cold, must still reach ldfi's work before ldfi's
-/// verdict can stand; on one core, the race's turns cost the same. Seeds 0-399, min of 2 to
-/// 4 interleaved runs, geometric mean of the ratio to exhaustive, 2 jobs: 500: 0.215, 2,000:
-/// 0.202, 4,000: 0.197, 16,000: 0.191 (no lead at all: 0.192); 1 job: 500: 0.256, 16,000:
-/// 0.195; the worst case 3.57 at 500 and 4.47 at 16,000 with 2 jobs (exhaustive deciding a
-/// search of a fraction of a millisecond, which now waits for ldfi's lead), 6.69 and 4.25
-/// with 1 (BENCHMARKS.md, issue 12, session 18; session 15 measured 300 to 1,000). About
-/// 5 ms is nothing next to the searches exhaustive wins by far (the Molly synod: 0.3-3 s).
-/// The same on one core and two, so that the decider does not depend on `--jobs`.
+/// `auto`'s default lead ([`SearchParams::lead`]): a verdict ldfi reaches alone within this
+/// much work (about 5 ms) decides, and exhaustive does not start; past it, exhaustive
+/// starts at ldfi's next check (in its setup and learning too; on one core, the race starts
+/// over, taking turns) and the race's rule holds. Below it, running exhaustive beside ldfi
+/// costs more than it saves: ldfi runs 20-60 % slower with exhaustive on the other core
+/// (seed 99: 0.18 ms alone, 0.29 ms beside it), and exhaustive, started late and cold, must
+/// still reach ldfi's work before ldfi's verdict can stand; on one core, the race's turns
+/// cost the same. Seeds 0-399, min of 2 to 4 interleaved runs, geometric mean of the ratio
+/// to exhaustive, 2 jobs: 500: 0.215, 2,000: 0.202, 4,000: 0.197, 16,000: 0.191 (no lead at
+/// all: 0.192); 1 job: 500: 0.256, 16,000: 0.195; the worst case 3.57 at 500 and 4.47 at
+/// 16,000 with 2 jobs (exhaustive deciding a search of a fraction of a millisecond, which
+/// now waits for ldfi's lead), 6.69 and 4.25 with 1 (BENCHMARKS.md, issue 12, session 18;
+/// session 15 measured 300 to 1,000). About 5 ms is nothing next to the searches exhaustive
+/// wins by far (the Molly synod: 0.3-3 s). The same on one core and two, so that the
+/// decider does not depend on `--jobs`.
 pub const DEFAULT_LEAD: u64 = 16_000;
 /// How much each side's work counts on the shared clock (ldfi, exhaustive). Equal: the
 /// units above are fitted to wall time on both sides, so the loser reaches the winner's
 /// work at about the time the winner finishes.
 const CLOCK_WEIGHT: [u64; 2] = [1, 1];
 
-/// `auto`: ldfi first, alone, for its lead (`SearchParams::lead`) of work: a verdict within it decides. Past
-/// it, ldfi and the memoized exhaustive search run on one logical clock of
-/// deterministic work (firings, simulated timesteps, memo lookups, executions, encoding
+/// `auto`: ldfi first, alone, for its lead ([`SearchParams::lead`]) of work: a verdict
+/// within it decides. Past it, ldfi and the memoized exhaustive search run on one logical
+/// clock of deterministic work (firings, simulated timesteps, memo lookups, executions, encoding
 /// operations, solver propagations and decisions: [`Driver::work`], weighed by
 /// [`CLOCK_WEIGHT`]). **The strategy that reaches a verdict with less work decides** (ldfi
 /// on a tie); the other stops as soon as its own work passes the winner's, or, when ldfi
