@@ -536,6 +536,9 @@ fn timed_json(t: &Timed) -> Value {
         "encoding_ops": t.outcome.stats.encoding_ops,
         "solver_work": t.outcome.stats.solver_work,
         "wall_s": t.wall.as_secs_f64(),
+        "eval_s": t.outcome.stats.eval_time.as_secs_f64(),
+        "lineage_s": t.outcome.stats.lineage_time.as_secs_f64(),
+        "solve_s": t.outcome.stats.solve_time.as_secs_f64(),
         "cpu_s": t.cpu.map(|c| c.as_secs_f64()),
         "budget": t.outcome.budget,
     })

@@ -15,6 +15,19 @@ use crate::eval::TupleId;
 use crate::syntax::ast::{AggKind, HeadAnn};
 use rustsat::types::Lit;
 
+/// The tuples chosen for the body atoms an instance's binding left open (atom index, tuple).
+type Choice = Vec<(usize, Vec<Value>)>;
+
+/// Every column of the atom is a constant or a variable the binding fixes (a wildcard
+/// leaves it open).
+fn bound(args: &[ArgPat], binding: &[Option<Value>]) -> bool {
+    args.iter().all(|a| match *a {
+        ArgPat::Const(_) => true,
+        ArgPat::Bind(v) | ArgPat::Check(v) => binding[v as usize].is_some(),
+        ArgPat::Wild => false,
+    })
+}
+
 /// What "no tuple of a relation matching a pattern is present" takes.
 pub(super) enum Absence {
     /// Every one of these literals: b(z) of each candidate tuple, or "not crashed".
@@ -135,6 +148,8 @@ impl RunEncoding<'_> {
         let (q, t, vals) = key;
         let pattern: Pattern = vals.iter().map(|v| Some(*v)).collect();
         let program = enc.program;
+        // One clause buffer for every instance of this tuple (the recursion below has its own).
+        let mut cl = Vec::new();
         for &rid in &program.rules_by_head[q as usize] {
             let rule = &program.rules[rid as usize];
             if rule.agg.is_some() {
@@ -146,11 +161,9 @@ impl RunEncoding<'_> {
             }
             let Some(binding) = rule.bind_head(&pattern) else { continue };
             for (b, choice) in self.lower_instances(enc, rule, binding, body_t) {
-                if let Some(conds) =
-                    self.instance_lower(enc, rule, &b, &choice, body_t, &vals, depth)
-                {
-                    let mut cl = vec![h];
-                    cl.extend(conds);
+                cl.clear();
+                cl.push(h);
+                if self.instance_lower(enc, rule, &b, &choice, body_t, &vals, depth, &mut cl) {
                     enc.clause_once(&cl);
                 }
             }
@@ -159,21 +172,20 @@ impl RunEncoding<'_> {
 
     /// The rule instances of [`RunEncoding::instances`], with every body atom the binding
     /// leaves open split over its candidate tuples (static domains): each instance comes
-    /// with the tuple chosen for each such atom. Empty when there would be too many.
-    #[allow(clippy::type_complexity)]
+    /// with the tuple chosen for each such atom (atom index, tuple; in atom order). Empty
+    /// when there would be too many.
     fn lower_instances(
         &self,
         enc: &Encoder,
         rule: &IrRule,
         binding: Vec<Option<Value>>,
         body_t: u32,
-    ) -> Vec<(Vec<Option<Value>>, Vec<Option<Vec<Value>>>)> {
+    ) -> Vec<(Vec<Option<Value>>, Choice)> {
         let (pos, _) = &enc.atoms[rule.id as usize];
-        let n = rule.positives.len();
-        let mut out: Vec<(Vec<Option<Value>>, Vec<Option<Vec<Value>>>)> = self
+        let mut out: Vec<(Vec<Option<Value>>, Choice)> = self
             .instances(enc, rule, binding, body_t)
             .into_iter()
-            .map(|b| (b, vec![None; n]))
+            .map(|b| (b, Vec::new()))
             .collect();
         for (i, &(p, time)) in rule.positives.iter().enumerate() {
             if enc.stable[p as usize]
@@ -182,18 +194,25 @@ impl RunEncoding<'_> {
             {
                 continue;
             }
+            // Most instances bind the atom fully: they pass through untouched.
+            if out.iter().all(|(b, _)| bound(&pos[i], b)) {
+                if out.len() > MAX_INSTANCES {
+                    return Vec::new();
+                }
+                continue;
+            }
             let mut next = Vec::new();
             for (b, choice) in out {
-                let pat = atom_pattern(&pos[i], &b);
-                if pat.iter().all(Option::is_some) {
+                if bound(&pos[i], &b) {
                     next.push((b, choice));
                     continue;
                 }
+                let pat = atom_pattern(&pos[i], &b);
                 let Some(cands) = domain_tuples(enc, p, &pat, MAX_SPLIT) else { return Vec::new() };
                 for vals in cands {
                     let Some(e) = extend(&b, &pos[i], &vals) else { continue };
                     let mut c = choice.clone();
-                    c[i] = Some(vals);
+                    c.push((i, vals));
                     next.push((e, c));
                 }
             }
@@ -205,19 +224,34 @@ impl RunEncoding<'_> {
         out
     }
 
-    /// The clause literals (negated conditions) under which a fully bound rule instance
-    /// certainly derives `head`; `None` when that cannot be stated.
+    /// Append to `cl` the clause literals (negated conditions) under which a fully bound
+    /// rule instance certainly derives `head`; false (with `cl` to be discarded) when that
+    /// cannot be stated.
     #[allow(clippy::too_many_arguments)]
     fn instance_lower(
         &mut self,
         enc: &mut Encoder,
         rule: &IrRule,
         binding: &[Option<Value>],
-        choice: &[Option<Vec<Value>>],
+        choice: &[(usize, Vec<Value>)],
         body_t: u32,
         head: &[Value],
         depth: u32,
-    ) -> Option<Vec<Lit>> {
+        cl: &mut Vec<Lit>,
+    ) -> bool {
+        self.instance_lower_lits(enc, rule, binding, choice, (body_t, head, depth), cl).is_some()
+    }
+
+    /// [`RunEncoding::instance_lower`], with `?` for "cannot be stated".
+    fn instance_lower_lits(
+        &mut self,
+        enc: &mut Encoder,
+        rule: &IrRule,
+        binding: &[Option<Value>],
+        choice: &[(usize, Vec<Value>)],
+        (body_t, head, depth): (u32, &[Value], u32),
+        cl: &mut Vec<Lit>,
+    ) -> Option<()> {
         for (term, v) in rule.head.iter().zip(head) {
             let HeadTerm::Expr(e) = term else { return None };
             if e.eval_partial(binding)? != *v {
@@ -229,13 +263,22 @@ impl RunEncoding<'_> {
         }
         let atoms = std::rc::Rc::clone(&enc.atoms);
         let (pos, neg) = &atoms[rule.id as usize];
-        let mut cl = Vec::new();
+        let mut vals: Vec<Value> = Vec::new();
         for (i, &(p, time)) in rule.positives.iter().enumerate() {
             let pt = at(time, body_t)?;
-            let vals: Vec<Value> = match &choice[i] {
-                Some(v) => v.clone(),
-                None => atom_pattern(&pos[i], binding).iter().copied().collect::<Option<_>>()?,
-            };
+            vals.clear();
+            match choice.iter().find(|(j, _)| *j == i) {
+                Some((_, v)) => vals.extend_from_slice(v),
+                None => {
+                    for a in &pos[i] {
+                        vals.push(match *a {
+                            ArgPat::Const(c) => c,
+                            ArgPat::Bind(v) | ArgPat::Check(v) => binding[v as usize]?,
+                            ArgPat::Wild => return None,
+                        });
+                    }
+                }
+            }
             if Some(p) == enc.program.crash_rel {
                 cl.push(!enc.crash_var_of(&vals)?);
                 continue;
@@ -281,7 +324,7 @@ impl RunEncoding<'_> {
                 cl.extend(enc.down_var(from, body_t));
             }
         }
-        Some(cl)
+        Some(())
     }
 
     /// nd(x) for a tuple of the run: x gets a derivation the run does not have.
