@@ -32,6 +32,7 @@
 //! (skip a population), `LDFI_POP_FILTER` (only spec cases whose label contains it),
 //! `LDFI_POP_JOBS` (workers of the measured strategy), `LDFI_POP_STRATEGY` (`auto`, `ldfi`),
 //! `LDFI_POP_REPEATS` (runs of a fast search, the fastest kept; default 5),
+//! `LDFI_POP_LEAD` (`auto`'s lead in work units; default `search::DEFAULT_LEAD`),
 //! `LDFI_POP_DUMP=DIR` (write each generated program to `DIR/gen-SEED.ded`, its first line
 //! the `ldfi check` bounds of its case, to reproduce it from the command line).
 //! Prints Markdown to stdout, progress to stderr, and JSON to `target/bench-population.json`.
@@ -287,7 +288,7 @@ fn base_params(
         negative_support: true,
         tuple_cap: ldfi::eval::DEFAULT_TUPLE_CAP,
         jobs: 1,
-        lead: ldfi::search::DEFAULT_LEAD,
+        lead: env_or("LDFI_POP_LEAD", ldfi::search::DEFAULT_LEAD),
     }
 }
 
