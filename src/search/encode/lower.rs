@@ -163,7 +163,8 @@ impl RunEncoding<'_> {
             for (b, choice) in self.lower_instances(enc, rule, binding, body_t) {
                 cl.clear();
                 cl.push(h);
-                if self.instance_lower(enc, rule, &b, &choice, body_t, &vals, depth, &mut cl) {
+                let at_depth = (body_t, &vals[..], depth);
+                if self.instance_lower(enc, rule, &b, &choice, at_depth, &mut cl).is_some() {
                     enc.clause_once(&cl);
                 }
             }
@@ -225,25 +226,10 @@ impl RunEncoding<'_> {
     }
 
     /// Append to `cl` the clause literals (negated conditions) under which a fully bound
-    /// rule instance certainly derives `head`; false (with `cl` to be discarded) when that
-    /// cannot be stated.
-    #[allow(clippy::too_many_arguments)]
+    /// rule instance certainly derives `head`; `None` (with `cl` to be discarded) when that
+    /// cannot be stated. `(body_t, head, depth)`: the body's time, the head tuple and the
+    /// rule levels the lower bounds may still follow.
     fn instance_lower(
-        &mut self,
-        enc: &mut Encoder,
-        rule: &IrRule,
-        binding: &[Option<Value>],
-        choice: &[(usize, Vec<Value>)],
-        body_t: u32,
-        head: &[Value],
-        depth: u32,
-        cl: &mut Vec<Lit>,
-    ) -> bool {
-        self.instance_lower_lits(enc, rule, binding, choice, (body_t, head, depth), cl).is_some()
-    }
-
-    /// [`RunEncoding::instance_lower`], with `?` for "cannot be stated".
-    fn instance_lower_lits(
         &mut self,
         enc: &mut Encoder,
         rule: &IrRule,
