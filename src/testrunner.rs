@@ -146,8 +146,8 @@ fn run_inner(case: &Case) -> Result<(Status, String), String> {
     let params =
         SearchParams { timeout: Some(Duration::from_secs(600)), ..p.search_params(strategy) };
     let o = search::search(&p.program, &params, None).map_err(|e| e.to_diagnostic().message)?;
-    let mut summary =
-        format!("{} -> {} ({} executions)", p.bounds_text(), o.verdict.name(), o.stats.executions);
+    let executions = crate::report::count(o.stats.executions, "execution", "executions");
+    let mut summary = format!("{} -> {} ({})", p.bounds_text(), o.verdict.name(), executions);
     if let Some(cx) = o.counterexamples.first() {
         let _ = write!(summary, " [{}]", cx.scenario.to_faults(&p.program));
     }

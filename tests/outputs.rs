@@ -182,11 +182,11 @@ fn progress_lines_show_the_exhaustive_search_working() {
     let p = Progress { executions: 1, timesteps: 40_100, memo_hits: 7 };
     assert_eq!(
         text::progress_line(&p, true, Duration::from_secs(1)),
-        "1 executions, 40100 timesteps simulated, 7 branches cut, 40.1k timesteps/s"
+        "1 execution, 40100 timesteps simulated, 7 branches cut, 40.1k timesteps/s"
     );
     assert_eq!(
         text::progress_line(&p, false, Duration::from_secs(4)),
-        "1 executions, 0 executions/s"
+        "1 execution, 0 executions/s"
     );
 }
 

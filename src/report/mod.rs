@@ -7,3 +7,8 @@ pub mod json;
 pub mod lanes;
 pub mod space;
 pub mod text;
+
+/// `n` followed by the word for one thing or for several: `1 execution`, `2 executions`.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}

@@ -485,14 +485,15 @@ pub fn progress_line(p: &Progress, exhaustive: bool, elapsed: std::time::Duratio
     let rate = |n: u64| if secs > 0.0 { per_second(n as f64 / secs) } else { "-".to_string() };
     if exhaustive {
         format!(
-            "{} executions, {} timesteps simulated, {} branches cut, {} timesteps/s",
-            p.executions,
+            "{}, {} timesteps simulated, {} branches cut, {} timesteps/s",
+            super::count(p.executions, "execution", "executions"),
             p.timesteps,
             p.memo_hits,
             rate(p.timesteps)
         )
     } else {
-        format!("{} executions, {} executions/s", p.executions, rate(p.executions))
+        let n = super::count(p.executions, "execution", "executions");
+        format!("{n}, {} executions/s", rate(p.executions))
     }
 }
 
@@ -558,10 +559,10 @@ pub fn outcome(program: &Program, o: &Outcome, bounds: &str, replay: &str) -> St
     }
     let _ = writeln!(
         out,
-        "stats: fault space {} scenarios; {} executions; {} hypotheses; eval {}, lineage+encoding {}, solving {}, total {}",
+        "stats: fault space {} scenarios; {}; {}; eval {}, lineage+encoding {}, solving {}, total {}",
         super::space::approx(&s.fault_space),
-        s.executions,
-        s.hypotheses,
+        super::count(s.executions, "execution", "executions"),
+        super::count(s.hypotheses, "hypothesis", "hypotheses"),
         ms(s.eval_time),
         ms(s.lineage_time),
         ms(s.solve_time),
