@@ -483,17 +483,16 @@ pub fn violations(program: &Program, run: &Run) -> Vec<String> {
 pub fn progress_line(p: &Progress, exhaustive: bool, elapsed: std::time::Duration) -> String {
     let secs = elapsed.as_secs_f64();
     let rate = |n: u64| if secs > 0.0 { per_second(n as f64 / secs) } else { "-".to_string() };
+    let executions = super::count(p.executions, "execution", "executions");
     if exhaustive {
         format!(
-            "{}, {} timesteps simulated, {} branches cut, {} timesteps/s",
-            super::count(p.executions, "execution", "executions"),
+            "{executions}, {} timesteps simulated, {} branches cut, {} timesteps/s",
             p.timesteps,
             p.memo_hits,
             rate(p.timesteps)
         )
     } else {
-        let n = super::count(p.executions, "execution", "executions");
-        format!("{n}, {} executions/s", rate(p.executions))
+        format!("{executions}, {} executions/s", rate(p.executions))
     }
 }
 

@@ -215,13 +215,8 @@ fn write_inject(dir: &std::path::Path, state: &State) -> Result<(), String> {
 }
 
 fn plural(n: impl Into<u64>, word: &str) -> String {
-    let n = n.into();
-    let suffix = match (n, word.ends_with('s')) {
-        (1, _) => "",
-        (_, true) => "es",
-        _ => "s",
-    };
-    format!("{n} {word}{suffix}")
+    let many = if word.ends_with('s') { format!("{word}es") } else { format!("{word}s") };
+    crate::report::count(n.into(), word, &many)
 }
 
 /// The text report: what was learned, what ran, the bugs, the next experiments.
