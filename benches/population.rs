@@ -289,6 +289,7 @@ fn base_params(
         tuple_cap: ldfi::eval::DEFAULT_TUPLE_CAP,
         jobs: 1,
         lead: env_or("LDFI_POP_LEAD", ldfi::search::DEFAULT_LEAD),
+        ground_cap: ldfi::search::DEFAULT_GROUND_CAP,
     }
 }
 

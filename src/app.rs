@@ -58,6 +58,7 @@ impl Prepared {
             tuple_cap: crate::eval::DEFAULT_TUPLE_CAP,
             jobs: 1,
             lead: crate::search::DEFAULT_LEAD,
+            ground_cap: crate::search::DEFAULT_GROUND_CAP,
         }
     }
 
@@ -619,12 +620,13 @@ fn strategy_of(args: &CheckArgs, header: Option<&HeaderConfig>) -> Result<Strate
         return Ok(match s {
             crate::cli::Strategy::Auto => Strategy::Auto,
             crate::cli::Strategy::Ldfi => Strategy::Ldfi,
+            crate::cli::Strategy::Learn => Strategy::Learn,
             crate::cli::Strategy::Random => Strategy::Random,
             crate::cli::Strategy::Exhaustive => Strategy::Exhaustive,
         });
     }
     match header.and_then(|h| h.strategy.as_deref()) {
-        None => Ok(Strategy::Auto),
+        None => Ok(Strategy::Ldfi),
         Some(s) => {
             Strategy::parse(s).ok_or_else(|| format!("unknown strategy `{s}` in the header line"))
         }

@@ -120,11 +120,14 @@ pub enum Format {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum Strategy {
-    /// ldfi and exhaustive taking turns by deterministic work; the first verdict decides.
-    #[default]
+    /// The lineage-learning search and exhaustive taking turns by deterministic work.
     Auto,
-    /// Lineage-driven: hypotheses from the lineage of good runs, solved with SAT.
+    /// One exact SAT model of every run within the bounds (the lineage of every run at
+    /// once), solved smallest counterexample first; every model is replayed.
+    #[default]
     Ldfi,
+    /// The lineage-learning loop: hypotheses from the lineage of good runs.
+    Learn,
     /// Seeded random fault scenarios (a baseline).
     Random,
     /// Every distinct effective fault scenario (the referee).

@@ -140,7 +140,7 @@ fn run_inner(case: &Case) -> Result<(Status, String), String> {
     let p: Prepared =
         app::resolve(program, headers, Some(&case.header), &BoundsArgs::default(), &files)?;
     let strategy = match case.header.strategy.as_deref() {
-        None => Strategy::Auto,
+        None => Strategy::Ldfi,
         Some(s) => Strategy::parse(s).ok_or_else(|| format!("unknown strategy `{s}`"))?,
     };
     let params =

@@ -39,6 +39,7 @@ fn params(b: &Bounds, strategy: Strategy, max_runs: u64, timeout: Duration) -> S
         tuple_cap: eval::DEFAULT_TUPLE_CAP,
         jobs: 1,
         lead: ldfi::search::DEFAULT_LEAD,
+        ground_cap: ldfi::search::DEFAULT_GROUND_CAP,
     }
 }
 

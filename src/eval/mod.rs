@@ -180,6 +180,14 @@ impl Lineage {
         let (a, b) = (self.off[t as usize] as usize, self.off[t as usize + 1] as usize);
         self.by_head[a..b].iter().map(move |&f| &self.firings[f as usize])
     }
+    /// A negated atom by its index (as in [`AggRow::negs`]).
+    pub fn neg(&self, id: u32) -> &NegRef {
+        &self.neg_list[id as usize]
+    }
+    /// The indices of a firing's negated atoms (for [`Lineage::neg`]).
+    pub fn neg_ids(&self, f: &Firing) -> &[u32] {
+        &self.negs[f.negs.start as usize..f.negs.end as usize]
+    }
     pub fn body_of(&self, f: &Firing) -> &[TupleId] {
         &self.body[f.body.start as usize..f.body.end as usize]
     }
@@ -273,6 +281,8 @@ pub enum EvalError {
         time: u32,
         cap: u64,
     },
+    /// A check inside ldfi failed (a bug: report it).
+    Internal(String),
 }
 
 impl EvalError {
@@ -294,6 +304,8 @@ impl EvalError {
                 format!("timestep {time} took the evaluation past its budget of {cap} rule firings"),
             )
             .hint("lower the bounds (--eot, --nodes) or simplify the rules that join many tuples"),
+            EvalError::Internal(what) => Diagnostic::error("internal", what.clone())
+                .hint("this is a bug in ldfi; please report it with the spec and the command"),
         }
     }
 }
@@ -360,6 +372,62 @@ pub fn possible_counted(
     let run = engine.finish();
     let firings = run.firings;
     (Some(run), firings)
+}
+
+/// Most distinct values a `sum` may take across runs when grounding.
+pub const MAX_SUMS: usize = 4096;
+
+/// One aggregate group of an over-approximated run at one timestep, for grounding: the
+/// rule, the timestep its body is evaluated at, the sender (for `@async` heads), the group's
+/// head values (every head term but the aggregate, in order), the aggregated value of each
+/// distinct binding, and every firing as (binding, body tuples, negated atoms).
+#[derive(Debug, Clone)]
+pub struct GroundAgg {
+    pub rule: RuleId,
+    pub time: u32,
+    pub sender: Value,
+    pub group: Box<[Value]>,
+    pub values: Vec<Value>,
+    pub rows: Vec<AggRow>,
+}
+
+/// One firing of an aggregate rule: the binding it gives (an index into
+/// [`GroundAgg::values`]), its positive body tuples and its negated atoms (indices for
+/// [`Lineage::neg`]).
+#[derive(Debug, Clone)]
+pub struct AggRow {
+    pub binding: u32,
+    pub body: Box<[TupleId]>,
+    pub negs: Box<[u32]>,
+}
+
+/// The ground program of every run within the bounds: [`possible`]'s over-approximation
+/// (every message delivered, every crash tuple present when a rule reads `crash`
+/// positively, every `notin` true, every aggregate value a subset of its group can give)
+/// with its lineage, which records every rule instance that can fire in any run (its
+/// positive body tuples, its negated atoms and the message it rides on), and the groups of
+/// every aggregate. `tuple_cap` bounds each timestep's tuples and `firing_cap` the rule
+/// firings in all.
+pub fn ground(
+    program: &Program,
+    params: &RunParams,
+    eff: u32,
+    crashes: bool,
+    firing_cap: u64,
+) -> Result<(Run, Vec<GroundAgg>), EvalError> {
+    let params = RunParams { lineage: true, ..params.clone() };
+    let scenario = Scenario::default();
+    let mut engine = Engine::new(program, &params, &scenario);
+    engine.over = Some(crashes && over_holds_crashes(program));
+    engine.firing_cap = firing_cap;
+    engine.tight = true;
+    engine.ground_eff = eff;
+    engine.ground_crashes = crashes;
+    for t in 1..=params.eot {
+        engine.step(t)?;
+    }
+    let aggs = std::mem::take(&mut engine.ground_aggs);
+    Ok((engine.finish(), aggs))
 }
 
 /// The state of a run entering a timestep: everything the rest of the run depends on, for a
@@ -512,6 +580,7 @@ impl<'p> Stepper<'p> {
             .inputs
             .iter()
             .map(|(rel, vals)| Pending {
+                certain: false,
                 rel: *rel,
                 vals: vals.clone(),
                 source: Source::Fact,
@@ -576,6 +645,8 @@ struct Out {
     body_off: Vec<u32>,
     negs: Vec<u32>,
     neg_off: Vec<u32>,
+    /// Grounding: whether each head is derived in every run.
+    certain: Vec<bool>,
 }
 
 impl Out {
@@ -605,6 +676,8 @@ impl Out {
 
 /// An input of the next timestep with its derivation.
 struct Pending {
+    /// Grounding: it arrives in every run.
+    certain: bool,
     rel: RelId,
     vals: Box<[Value]>,
     source: Source,
@@ -620,8 +693,14 @@ type MsgKey = (Sym, Sym, u32, RelId, Box<[Value]>);
 /// An aggregate group: its distinct bindings, their aggregated values, the sender, and the
 /// body tuples and negated atoms of every binding (the lineage of the result).
 struct AggGroup {
-    bindings: FxHashSet<Vec<Value>>,
+    /// Each distinct binding and its index in `values`.
+    bindings: FxHashMap<Vec<Value>, u32>,
     values: Vec<Value>,
+    /// Grounding only: every firing of the group as (binding index, body tuples, negated
+    /// atoms).
+    rows: Vec<AggRow>,
+    /// Grounding only: whether each binding holds in every run.
+    certain: Vec<bool>,
     sender: Value,
     body: Vec<TupleId>,
     negs: Vec<u32>,
@@ -629,6 +708,8 @@ struct AggGroup {
 
 /// A derivation to record: where it came from and what it used.
 struct Derivation<'a> {
+    /// Grounding: the firing happens in every run (see [`Engine::certain`]).
+    certain: bool,
     source: Source,
     body: &'a [TupleId],
     /// Ids in the engine's [`NegTable`].
@@ -661,6 +742,16 @@ struct Engine<'p> {
     over: Option<bool>,
     /// Most rule firings the whole evaluation may take ([`EvalError::Budget`] beyond).
     firing_cap: u64,
+    /// Grounding ([`ground`]): the groups of every aggregate rule at every timestep.
+    ground_aggs: Vec<GroundAgg>,
+    /// Grounding: track which tuples hold in every run (`certain`, by tuple id) and use it to
+    /// tighten the over-approximation: a `notin` that a certain tuple matches fails in every
+    /// run, and an aggregate's values are bounded by its certain bindings.
+    tight: bool,
+    certain: Vec<bool>,
+    /// Grounding: EFF, and whether crashes are possible (messages are certain otherwise).
+    ground_eff: u32,
+    ground_crashes: bool,
 }
 
 impl<'p> Engine<'p> {
@@ -685,6 +776,11 @@ impl<'p> Engine<'p> {
             round: 0,
             over: None,
             firing_cap: u64::MAX,
+            ground_aggs: Vec::new(),
+            tight: false,
+            certain: Vec::new(),
+            ground_eff: 0,
+            ground_crashes: true,
         }
     }
 
@@ -728,8 +824,15 @@ impl<'p> Engine<'p> {
         t: u32,
         d: Derivation,
     ) -> Result<bool, EvalError> {
-        let Derivation { source, body, negs, msg } = d;
+        let Derivation { certain, source, body, negs, msg } = d;
         let (id, new) = self.tuples.insert(rel, vals, t, self.round);
+        if self.tight {
+            if new {
+                self.certain.push(certain);
+            } else if certain {
+                self.certain[id as usize] = true;
+            }
+        }
         if let Some(l) = &mut self.lineage {
             let b0 = l.body.len() as u32;
             l.body.extend_from_slice(body);
@@ -781,7 +884,13 @@ impl<'p> Engine<'p> {
                     f.rel,
                     &f.vals,
                     t,
-                    Derivation { source: Source::Fact, body: &[], negs: &[], msg: None },
+                    Derivation {
+                        certain: true,
+                        source: Source::Fact,
+                        body: &[],
+                        negs: &[],
+                        msg: None,
+                    },
                 )?;
             }
             self.next_fact += 1;
@@ -790,6 +899,7 @@ impl<'p> Engine<'p> {
             (std::mem::take(&mut self.pending_body), std::mem::take(&mut self.pending_negs));
         for p in std::mem::take(&mut self.pending) {
             let d = Derivation {
+                certain: p.certain,
                 source: p.source,
                 body: &body[p.body.start as usize..p.body.end as usize],
                 negs: &negs[p.negs.start as usize..p.negs.end as usize],
@@ -819,7 +929,13 @@ impl<'p> Engine<'p> {
                         crash,
                         &vals,
                         t,
-                        Derivation { source: Source::Crash, body: &[], negs: &[], msg: None },
+                        Derivation {
+                            certain: false,
+                            source: Source::Crash,
+                            body: &[],
+                            negs: &[],
+                            msg: None,
+                        },
                     )?;
                 }
             }
@@ -894,6 +1010,7 @@ impl<'p> Engine<'p> {
         let mut new = 0;
         for i in 0..out.len() {
             let d = Derivation {
+                certain: out.certain.get(i).copied().unwrap_or(false),
                 source: Source::Rule(rule.id),
                 body: out.body(i),
                 negs: out.negs(i),
@@ -919,6 +1036,7 @@ impl<'p> Engine<'p> {
             for i in 0..out.len() {
                 let (body, negs) = self.pending_lineage(&out, i);
                 self.pending.push(Pending {
+                    certain: out.certain.get(i).copied().unwrap_or(false),
                     rel: rule.head_rel,
                     vals: out.head(i).into(),
                     source: Source::Rule(rule.id),
@@ -992,7 +1110,11 @@ impl<'p> Engine<'p> {
         }
         if status == MsgStatus::Delivered {
             let (body, negs) = self.pending_lineage(out, i);
+            // Grounding: a message arrives in every run when it goes to its sender, or when
+            // no omission (t >= EFF) and no crash can stop it.
+            let sure = from == to || (t >= self.ground_eff && !self.ground_crashes);
             self.pending.push(Pending {
+                certain: sure && out.certain.get(i).copied().unwrap_or(false),
                 rel: rule.head_rel,
                 vals: vals.into(),
                 source: Source::Rule(rule.id),
@@ -1043,6 +1165,9 @@ impl<'p> Engine<'p> {
             memo: vec![FxHashSet::default(); memo_vars.len()],
             memo_key: Vec::new(),
             over: self.over.is_some(),
+            tight: self.tight,
+            certain: &self.certain,
+            uncertain_negs: 0,
         };
         let cap = self.firing_cap;
         ctx.join(&plan.steps, 0).map_err(|e| match e {
@@ -1052,7 +1177,7 @@ impl<'p> Engine<'p> {
         self.firings += ctx.firings;
         match rule.agg {
             None => Ok(ctx.out),
-            Some(pos) => ctx.aggregate(pos),
+            Some(pos) => ctx.aggregate(pos, &mut self.ground_aggs),
         }
     }
 }
@@ -1097,6 +1222,11 @@ struct JoinCtx<'a> {
     /// Over-approximating (see [`possible`]): `notin` succeeds, aggregates take every
     /// value a subset of the group can give.
     over: bool,
+    /// Grounding ([`Engine::tight`]): the certain tuples, and how many `notin`s of the
+    /// binding so far some (uncertain) tuple matches.
+    tight: bool,
+    certain: &'a [bool],
+    uncertain_negs: u32,
 }
 
 impl<'a> JoinCtx<'a> {
@@ -1168,25 +1298,38 @@ impl<'a> JoinCtx<'a> {
                 self.keys[i] = kbuf;
                 Ok(())
             }
-            Step::Absent { .. } if self.over => self.join(steps, i + 1),
             Step::Absent { rel, time, args, key, .. } => {
+                // Over-approximating, `notin` always succeeds (and, when grounding, the
+                // pattern it relied on is recorded like any other).
+                let mut uncertain = false;
                 let found = match self.store_for(*rel, *time) {
+                    _ if self.over && !self.tight => false,
                     None => false,
                     Some(store) => {
                         let kbuf: Vec<Value> = key
                             .iter()
                             .map(|&c| self.value(args[c as usize]).unwrap_or(Value::Int(0)))
                             .collect();
-                        if key.len() == args.len() {
-                            store.get(&kbuf).is_some()
+                        let single;
+                        let ids: &[TupleId] = if key.len() == args.len() {
+                            single = store.get(&kbuf);
+                            single.as_slice()
                         } else {
-                            !store.lookup(key, &kbuf).is_empty()
+                            store.lookup(key, &kbuf)
+                        };
+                        if self.tight {
+                            // Fails in every run only when a certain tuple matches.
+                            uncertain = !ids.is_empty();
+                            ids.iter().any(|&id| self.certain[id as usize])
+                        } else {
+                            !ids.is_empty()
                         }
                     }
                 };
                 if found {
                     return Ok(());
                 }
+                self.uncertain_negs += u32::from(uncertain);
                 if self.lineage {
                     let at = match time {
                         TimeRef::Now => self.t,
@@ -1203,6 +1346,7 @@ impl<'a> JoinCtx<'a> {
                 if self.lineage {
                     self.negs.pop();
                 }
+                self.uncertain_negs -= u32::from(uncertain);
                 r
             }
             Step::Filter { lhs, op, rhs } => {
@@ -1250,6 +1394,9 @@ impl<'a> JoinCtx<'a> {
             return Err(EvalError::Budget { time: self.t, cap: self.budget });
         }
         let sender = self.sender();
+        let certain = self.tight
+            && self.uncertain_negs == 0
+            && self.body.iter().all(|&b| self.certain[b as usize]);
         if let Some(pos) = self.rule.agg {
             let mut group = Vec::with_capacity(self.rule.head.len() - 1);
             let mut agg = Value::Int(0);
@@ -1260,7 +1407,7 @@ impl<'a> JoinCtx<'a> {
                     HeadTerm::Agg(..) => {}
                 }
             }
-            self.add_row(group, agg, sender);
+            self.add_row(group, agg, sender, certain);
             return Ok(());
         }
         for term in &self.rule.head {
@@ -1270,6 +1417,7 @@ impl<'a> JoinCtx<'a> {
             }
         }
         self.out.senders.push(sender);
+        self.out.certain.push(certain);
         if self.lineage {
             self.out.body.extend_from_slice(&self.body);
             self.out.body_off.push(self.out.body.len() as u32);
@@ -1281,7 +1429,7 @@ impl<'a> JoinCtx<'a> {
 
     /// Add one binding of an aggregate rule to its group (grouped as the join goes, so the
     /// memory is one entry per distinct binding, not per firing).
-    fn add_row(&mut self, group: Vec<Value>, value: Value, sender: Value) {
+    fn add_row(&mut self, group: Vec<Value>, value: Value, sender: Value, certain: bool) {
         // A message carries one sender's aggregate: `@async` groups are per sender.
         let mut key = Vec::with_capacity(group.len() + 1);
         if self.rule.ann == HeadAnn::Async {
@@ -1289,18 +1437,32 @@ impl<'a> JoinCtx<'a> {
         }
         key.extend(group);
         let entry = self.groups.entry(key).or_insert_with(|| AggGroup {
-            bindings: FxHashSet::default(),
+            bindings: FxHashMap::default(),
             values: Vec::new(),
+            rows: Vec::new(),
+            certain: Vec::new(),
             sender,
             body: Vec::new(),
             negs: Vec::new(),
         });
         let binding: Vec<Value> =
             self.rule.binding_vars.iter().map(|v| self.binding[*v as usize]).collect();
-        if entry.bindings.insert(binding) {
+        let next = entry.values.len() as u32;
+        let index = *entry.bindings.entry(binding).or_insert(next);
+        if index == next {
             entry.values.push(value);
+            entry.certain.push(false);
         }
-        if self.lineage {
+        if certain {
+            entry.certain[index as usize] = true;
+        }
+        if self.over && self.lineage {
+            entry.rows.push(AggRow {
+                binding: index,
+                body: self.body.as_slice().into(),
+                negs: self.negs.as_slice().into(),
+            });
+        } else if self.lineage {
             for &b in &self.body {
                 if !entry.body.contains(&b) {
                     entry.body.push(b);
@@ -1315,7 +1477,7 @@ impl<'a> JoinCtx<'a> {
     }
 
     /// Compute one head per group of aggregate rows.
-    fn aggregate(mut self, pos: usize) -> Result<Out, EvalError> {
+    fn aggregate(mut self, pos: usize, ground: &mut Vec<GroundAgg>) -> Result<Out, EvalError> {
         let kind = match self.rule.head[pos] {
             HeadTerm::Agg(k, _) => k,
             HeadTerm::Expr(_) => AggKind::Count,
@@ -1325,13 +1487,18 @@ impl<'a> JoinCtx<'a> {
         let mut out = Out::new(self.rule.head.len());
         for (key, group) in groups {
             if self.over {
-                self.possible_results(
-                    kind,
-                    &key[usize::from(per_sender)..],
-                    &group,
-                    pos,
-                    &mut out,
-                )?;
+                let group_vals = &key[usize::from(per_sender)..];
+                self.possible_results(kind, group_vals, &group, pos, &mut out)?;
+                if self.lineage {
+                    ground.push(GroundAgg {
+                        rule: self.rule.id,
+                        time: self.t,
+                        sender: group.sender,
+                        group: group_vals.into(),
+                        values: group.values,
+                        rows: group.rows,
+                    });
+                }
                 continue;
             }
             let result = self.fold(kind, &group.values)?;
@@ -1360,15 +1527,20 @@ impl<'a> JoinCtx<'a> {
         pos: usize,
         out: &mut Out,
     ) -> Result<(), EvalError> {
-        let results: Vec<Value> = match kind {
-            AggKind::Count => (1..=group.values.len() as i64).map(Value::Int).collect(),
-            AggKind::Min | AggKind::Max => {
-                let mut v = group.values.clone();
-                v.sort_unstable();
-                v.dedup();
-                v
-            }
-            AggKind::Sum => return Err(self.error("sum<> cannot be over-approximated".into())),
+        let (results, certain) = if self.tight {
+            self.bounded_results(kind, group)?
+        } else {
+            let results: Vec<Value> = match kind {
+                AggKind::Count => (1..=group.values.len() as i64).map(Value::Int).collect(),
+                AggKind::Min | AggKind::Max => {
+                    let mut v = group.values.clone();
+                    v.sort_unstable();
+                    v.dedup();
+                    v
+                }
+                AggKind::Sum => return Err(self.error("sum<> cannot be over-approximated".into())),
+            };
+            (results, false)
         };
         for result in results {
             let mut g = group_vals.iter();
@@ -1376,8 +1548,100 @@ impl<'a> JoinCtx<'a> {
                 out.vals.push(if i == pos { result } else { *g.next().unwrap_or(&Value::Int(0)) });
             }
             out.senders.push(group.sender);
+            out.certain.push(certain);
         }
         Ok(())
+    }
+
+    /// Grounding: the values an aggregate can take in some run, given which bindings are
+    /// certain (every run has them): a `count` at least the certain ones, a `min` (`max`)
+    /// no greater (smaller) than the certain ones', a `sum` the certain values plus any
+    /// subset of the others. Certain itself when every binding is.
+    fn bounded_results(
+        &self,
+        kind: AggKind,
+        group: &AggGroup,
+    ) -> Result<(Vec<Value>, bool), EvalError> {
+        let n = group.values.len();
+        let sure: Vec<Value> =
+            (0..n).filter(|&i| group.certain[i]).map(|i| group.values[i]).collect();
+        if sure.len() == n {
+            return Ok((vec![self.fold(kind, &group.values)?], true));
+        }
+        let results = match kind {
+            AggKind::Count => (sure.len().max(1) as i64..=n as i64).map(Value::Int).collect(),
+            AggKind::Min | AggKind::Max => {
+                let mut v = group.values.clone();
+                if !sure.is_empty() {
+                    let bound = self.fold(kind, &sure)?;
+                    let mut keep = Vec::with_capacity(v.len());
+                    for x in v {
+                        let ord = self.program.symbols.compare(x, bound).ok_or_else(|| {
+                            self.error(format!("{}<> mixes strings and integers", kind.name()))
+                        })?;
+                        let within = if kind == AggKind::Min { ord.is_le() } else { ord.is_ge() };
+                        if within {
+                            keep.push(x);
+                        }
+                    }
+                    v = keep;
+                }
+                v.sort_unstable();
+                v.dedup();
+                v
+            }
+            AggKind::Sum => {
+                let others: Vec<Value> =
+                    (0..n).filter(|&i| !group.certain[i]).map(|i| group.values[i]).collect();
+                let mut sums = self.subset_sums(&others)?;
+                if !sure.is_empty() {
+                    let Value::Int(base) = self.fold(AggKind::Sum, &sure)? else {
+                        return Err(self.error("sum<> over a string".into()));
+                    };
+                    sums.push(Value::Int(0));
+                    let mut shifted = Vec::with_capacity(sums.len());
+                    for s in sums {
+                        let Value::Int(s) = s else { continue };
+                        let total = s
+                            .checked_add(base)
+                            .ok_or_else(|| self.error("sum<> overflows 64 bits".into()))?;
+                        shifted.push(Value::Int(total));
+                    }
+                    shifted.sort_unstable();
+                    shifted.dedup();
+                    sums = shifted;
+                }
+                sums
+            }
+        };
+        Ok((results, false))
+    }
+
+    /// Every sum of a non-empty subset of `values` (grounding a `sum`), sorted; an error
+    /// beyond [`MAX_SUMS`] distinct sums, on a string, or on overflow.
+    fn subset_sums(&self, values: &[Value]) -> Result<Vec<Value>, EvalError> {
+        let mut sums: std::collections::BTreeSet<i64> = Default::default();
+        for v in values {
+            let Value::Int(x) = *v else {
+                return Err(
+                    self.error(format!("sum<> over the string {}", self.program.symbols.show(*v)))
+                );
+            };
+            let mut next = sums.clone();
+            next.insert(x);
+            for s in &sums {
+                let total =
+                    s.checked_add(x).ok_or_else(|| self.error("sum<> overflows 64 bits".into()))?;
+                next.insert(total);
+            }
+            if next.len() > MAX_SUMS {
+                return Err(
+                    self.error(format!("sum<> can take more than {MAX_SUMS} values across runs"))
+                );
+            }
+            sums = next;
+        }
+        Ok(sums.into_iter().map(Value::Int).collect())
     }
 
     fn fold(&self, kind: AggKind, values: &[Value]) -> Result<Value, EvalError> {

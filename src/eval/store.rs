@@ -84,6 +84,18 @@ impl RelStore {
         &self.list[a..b.max(a)]
     }
 
+    /// The tuples whose `cols` hold `key` when an index over exactly `cols` exists (an empty
+    /// `cols` means every tuple), `None` when there is no such index.
+    pub fn lookup_indexed(&self, cols: &[u8], key: &[Value]) -> Option<&[TupleId]> {
+        if cols.is_empty() {
+            return Some(&self.list);
+        }
+        self.indexes
+            .iter()
+            .find(|(c, _)| c.as_slice() == cols)
+            .map(|(_, index)| index.get(key).map_or(&[][..], |v| v.as_slice()))
+    }
+
     /// The tuples whose `cols` hold `key` (an empty `cols` means every tuple).
     pub fn lookup(&self, cols: &[u8], key: &[Value]) -> &[TupleId] {
         if cols.is_empty() {

@@ -10,12 +10,14 @@
 //! and two-core schedules and the baton). `placement.rs` pins `auto`'s helper thread.
 
 pub mod encode;
+mod exact;
 mod exhaustive;
 mod ldfi;
 mod placement;
 mod race;
 mod random;
 
+pub use exact::{DEFAULT_GROUND_CAP, PROBE_WORK};
 use exhaustive::*;
 pub use ldfi::ROUND;
 use ldfi::*;
@@ -38,7 +40,10 @@ pub enum Strategy {
     /// `ldfi` and `exhaustive` in strict alternation by deterministic work; the first to
     /// reach a verdict decides.
     Auto,
+    /// The exact model of every bounded run (`exact.rs`), the default.
     Ldfi,
+    /// The lineage-learning loop (`ldfi.rs`), `auto`'s partner.
+    Learn,
     Random,
     Exhaustive,
 }
@@ -48,6 +53,7 @@ impl Strategy {
         match s {
             "auto" => Some(Strategy::Auto),
             "ldfi" => Some(Strategy::Ldfi),
+            "learn" => Some(Strategy::Learn),
             "random" => Some(Strategy::Random),
             "exhaustive" => Some(Strategy::Exhaustive),
             _ => None,
@@ -57,6 +63,7 @@ impl Strategy {
         match self {
             Strategy::Auto => "auto",
             Strategy::Ldfi => "ldfi",
+            Strategy::Learn => "learn",
             Strategy::Random => "random",
             Strategy::Exhaustive => "exhaustive",
         }
@@ -84,6 +91,9 @@ pub struct SearchParams {
     /// `auto`'s lead, in work units: a verdict ldfi reaches alone within it decides, and
     /// exhaustive does not start ([`DEFAULT_LEAD`]; the tests of the race's rule use less).
     pub lead: u64,
+    /// Most rule firings the grounding of the exact model may take
+    /// ([`exact::DEFAULT_GROUND_CAP`]): its memory budget.
+    pub ground_cap: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,6 +154,18 @@ pub struct Stats {
     /// ([`Encoder::solver_work`]), the two parts of its work beyond evaluation.
     pub encoding_ops: u64,
     pub solver_work: u64,
+    /// The exact model (`ldfi`): ground atoms (tuples at timesteps), ground rule instances,
+    /// variables and clauses.
+    pub ground_atoms: u64,
+    pub ground_instances: u64,
+    pub vars: u64,
+    /// Solver calls, and models whose replay did not violate (excluded by loop formulas).
+    pub solver_calls: u64,
+    pub spurious: u64,
+    /// The exhaustive probe that runs before grounding decided the search.
+    pub decided_by_probe: bool,
+    /// Why the exact model could not be built, when the exhaustive referee decided instead.
+    pub fallback: Option<String>,
 }
 
 /// The progress callback of a search (called from the thread that runs ldfi, which under
@@ -404,7 +426,7 @@ pub fn search_until(
     match params.strategy {
         // `--all` lists every minimal counterexample: that is ldfi's job alone.
         Strategy::Auto if params.all => {
-            let params = SearchParams { strategy: Strategy::Ldfi, ..params.clone() };
+            let params = SearchParams { strategy: Strategy::Learn, ..params.clone() };
             search_paced(program, &params, progress, stop, Pace::default(), None).map(|(o, _)| o)
         }
         Strategy::Auto => race(program, params, progress, stop),
@@ -470,7 +492,7 @@ fn search_paced(
     };
     let baseline = match baseline {
         Some(timed) => d.record(timed),
-        None => d.run(&Scenario::default(), params.strategy == Strategy::Ldfi)?,
+        None => d.run(&Scenario::default(), params.strategy == Strategy::Learn)?,
     };
     let verdict = if baseline.is_violation() {
         Verdict::FaultFreeViolation
@@ -479,7 +501,8 @@ fn search_paced(
         Verdict::Certified
     } else {
         let exhausted = match params.strategy {
-            Strategy::Ldfi | Strategy::Auto => ldfi(&mut d, &baseline)?,
+            Strategy::Ldfi => exact::exact(&mut d)?,
+            Strategy::Learn | Strategy::Auto => ldfi(&mut d, &baseline)?,
             Strategy::Random => random(&mut d)?,
             Strategy::Exhaustive => exhaustive(&mut d)?,
         };
@@ -662,6 +685,7 @@ mod tests {
             tuple_cap: eval::DEFAULT_TUPLE_CAP,
             jobs: 1,
             lead: DEFAULT_LEAD,
+            ground_cap: DEFAULT_GROUND_CAP,
         };
         let stop = AtomicBool::new(false);
         let mut d = Driver {
@@ -836,6 +860,7 @@ mod tests {
             tuple_cap: eval::DEFAULT_TUPLE_CAP,
             jobs,
             lead: RULE_TEST_LEAD,
+            ground_cap: DEFAULT_GROUND_CAP,
         }
     }
 
@@ -877,7 +902,7 @@ mod tests {
                     search(&p, &auto_params(&p, eot, eff, crashes, jobs), None).expect("auto");
                 assert_eq!(summary(&p, &first), summary(&p, &again), "{path} with {jobs} jobs");
             }
-            for strategy in [Strategy::Ldfi, Strategy::Exhaustive] {
+            for strategy in [Strategy::Learn, Strategy::Exhaustive] {
                 let params = SearchParams { strategy, ..auto_params(&p, eot, eff, crashes, 1) };
                 let o = search(&p, &params, None).expect("search");
                 assert_eq!(
@@ -915,18 +940,18 @@ mod tests {
             let alone = |strategy| {
                 search(&p, &SearchParams { strategy, ..params.clone() }, None).expect("search")
             };
-            let (ld, ex) = (alone(Strategy::Ldfi), alone(Strategy::Exhaustive));
+            let (ld, ex) = (alone(Strategy::Learn), alone(Strategy::Exhaustive));
             // In the race both sides share ldfi's failure-free run (with lineage), whose
             // firings exhaustive accounts for in place of its own plain run's.
             let ex_work = ex.stats.work - ex.baseline.firings + ld.baseline.firings;
             let (wl, wx) = (ld.stats.work * CLOCK_WEIGHT[0], ex_work * CLOCK_WEIGHT[1]);
-            let cheaper = if wl <= wx { Strategy::Ldfi } else { Strategy::Exhaustive };
+            let cheaper = if wl <= wx { Strategy::Learn } else { Strategy::Exhaustive };
             for jobs in [1, 2] {
                 let o = search(&p, &SearchParams { jobs, ..params.clone() }, None).expect("auto");
                 let race = o.race.expect("race");
                 let what = format!("{path} jobs {jobs}: ldfi {wl}, exhaustive {wx}");
                 assert_eq!(race.decided_by, cheaper, "{what}");
-                let winner = if cheaper == Strategy::Ldfi { &ld } else { &ex };
+                let winner = if cheaper == Strategy::Learn { &ld } else { &ex };
                 assert_eq!(o.stats.executions, winner.stats.executions, "{what}");
                 assert_eq!(o.verdict, winner.verdict, "{what}");
             }
@@ -958,7 +983,7 @@ mod tests {
                     continue;
                 }
                 assert_eq!(race.decided_by, Strategy::Exhaustive, "{path}");
-                let alone = SearchParams { strategy: Strategy::Ldfi, ..params.clone() };
+                let alone = SearchParams { strategy: Strategy::Learn, ..params.clone() };
                 let ld = search(&p, &alone, None).expect("ldfi");
                 assert_eq!(ld.verdict, o.verdict, "{path}");
                 if single_scenario(&params) {
@@ -998,7 +1023,7 @@ mod tests {
         ] {
             let p = load(path);
             let params = auto_params(&p, eot, eff, crashes, 1);
-            let alone = SearchParams { strategy: Strategy::Ldfi, ..params.clone() };
+            let alone = SearchParams { strategy: Strategy::Learn, ..params.clone() };
             let ld = search(&p, &alone, None).expect("ldfi");
             let within = ld.verdict != Verdict::BudgetExhausted && ld.stats.work <= params.lead;
             for jobs in [1, 2] {
@@ -1011,7 +1036,7 @@ mod tests {
                 }
                 assert_eq!(race.by_lead, within, "{what}");
                 if within {
-                    assert_eq!(race.decided_by, Strategy::Ldfi, "{what}");
+                    assert_eq!(race.decided_by, Strategy::Learn, "{what}");
                     assert_eq!((o.verdict, o.stats.executions), (ld.verdict, ld.stats.executions));
                     assert_eq!((o.stats.work, race.work), (ld.stats.work, (ld.stats.work, 0)));
                 }
@@ -1083,7 +1108,7 @@ mod tests {
                     continue;
                 }
                 cases += 1;
-                assert_eq!(race.decided_by, Strategy::Ldfi, "{path}");
+                assert_eq!(race.decided_by, Strategy::Learn, "{path}");
                 let ex = SearchParams { strategy: Strategy::Exhaustive, ..params.clone() };
                 let ex = search(&p, &ex, None).expect("exhaustive");
                 assert_eq!(ex.verdict, Verdict::Certified, "{path}");

@@ -56,7 +56,7 @@ pub(super) fn race(
     let alternate = params.jobs <= 1;
     // Running at once, the exhaustive side takes one of the workers.
     let jobs = if alternate { 1 } else { params.jobs - 1 };
-    let ld_params = SearchParams { strategy: Strategy::Ldfi, jobs, ..params.clone() };
+    let ld_params = SearchParams { strategy: Strategy::Learn, jobs, ..params.clone() };
     let ex_params = SearchParams { strategy: Strategy::Exhaustive, jobs: 1, ..params.clone() };
     // Both strategies begin with the failure-free run, evaluated once, here, with lineage:
     // recording it costs ~5 % over a plain run on the generated population, where a second,
@@ -87,7 +87,7 @@ pub(super) fn race(
         Ran::Lead(mut ld) => {
             ld.stats.total_time = started.elapsed();
             ld.race = Some(Race {
-                decided_by: Strategy::Ldfi,
+                decided_by: Strategy::Learn,
                 other: Strategy::Exhaustive,
                 other_executions: 0,
                 work: (ld.stats.work, 0),
@@ -108,13 +108,13 @@ pub(super) fn race(
     // Without a verdict (both out of budget), ldfi's partial outcome is reported.
     let decider = turns.decider().unwrap_or(0);
     let (mut outcome, strategies) = if decider == 0 {
-        (ld?, (Strategy::Ldfi, Strategy::Exhaustive))
+        (ld?, (Strategy::Learn, Strategy::Exhaustive))
     } else {
         let mut ex = ex?;
         restore_baseline(program, params, &mut ex, ld.ok())?;
-        (ex, (Strategy::Exhaustive, Strategy::Ldfi))
+        (ex, (Strategy::Exhaustive, Strategy::Learn))
     };
-    let decider = if strategies.0 == Strategy::Ldfi { 0 } else { 1 };
+    let decider = if strategies.0 == Strategy::Learn { 0 } else { 1 };
     outcome.stats.total_time = started.elapsed();
     let reached = turns.verdict_at[decider].unwrap_or(turns.work[decider]);
     let (other_executions, other_work) = turns.history_at(1 - decider, reached);
@@ -321,7 +321,7 @@ pub(super) fn decided_alone(mut ex: Outcome, started: Instant) -> Outcome {
     ex.stats.total_time = started.elapsed();
     ex.race = Some(Race {
         decided_by: Strategy::Exhaustive,
-        other: Strategy::Ldfi,
+        other: Strategy::Learn,
         other_executions: 0,
         work: (ex.stats.work, 0),
         by_floor: false,

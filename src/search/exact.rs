@@ -1,0 +1,1036 @@
+//! The `ldfi` strategy (the default): one exact SAT model of every run within the bounds.
+//!
+//! The program is grounded once ([`eval::ground`]: the over-approximation of every run,
+//! with the lineage of every rule instance that can fire in any of them), then encoded
+//! exactly as LANGUAGE.md §4 says, over fault variables:
+//!
+//! - one literal per ground tuple and timestep, equivalent to the OR of its instances (Clark
+//!   completion); an instance is the AND of its positive body tuples, the negation of each
+//!   `notin` (the OR of the ground tuples its pattern matches at the timestep it reads; a
+//!   read of a later timestep matches nothing) and, for a message between distinct nodes,
+//!   "the channel is not omitted at the send time (when it is before EFF) and the sender
+//!   is not down then";
+//! - `omit(s, r, t)` for every channel that can carry a message at t < EFF; `crash(n, t)`
+//!   with `down(n, t)` (crashed at or before t) as a ladder, at most one crash time per node
+//!   and at most C crashed nodes (a totalizer); the `crash` relation is its crash variable;
+//! - aggregates exactly: a literal per distinct binding of a group; `count` by a unary
+//!   counter, `sum` by its subset sums, `min`/`max` by "some binding gives v and none gives
+//!   a better value";
+//! - the goal: some `pre` tuple at EOT without its `post` tuple.
+//!
+//! Every real run satisfies every clause (the soundness test checks it on every spec), so
+//! UNSAT certifies. A model is a candidate: its fault set is replayed by the evaluator, and
+//! only a replayed violation is reported. With positive recursion inside one timestep,
+//! completion also admits self-supporting loops; a candidate that does not replay as a
+//! violation yields its first unfounded set (the earliest timestep and stratum where the
+//! model holds tuples the real run lacks), excluded by its loop formula (as ASSAT and
+//! clasp do), and the solver is asked again. Smallest first: once a counterexample is
+//! found, a totalizer over the fault variables bounds the next solve below its size,
+//! until none is left.
+
+use super::*;
+use crate::analysis::ir::RuleId;
+use crate::eval::{GroundAgg, Source, TupleId};
+use crate::syntax::ast::{AggKind, HeadAnn};
+use encode::Backend;
+use rustsat::encodings::card::{BoundUpper, BoundUpperIncremental, Totalizer};
+use rustsat::instances::{BasicVarManager, Cnf, ManageVars};
+use rustsat::solvers::{Solve, SolveIncremental, SolverResult};
+use rustsat::types::{Lit, TernaryVal};
+use std::collections::BTreeMap;
+
+/// Default cap on the rule firings of the grounding (about its memory: each recorded
+/// instance costs some 60 bytes with its body, and its clauses as much again).
+pub const DEFAULT_GROUND_CAP: u64 = 20_000_000;
+
+/// Work units of exhaustive search tried before grounding: counterexamples a depth-first
+/// search meets at its first leaves cost it less than grounding would (about 15 ms).
+pub const PROBE_WORK: u64 = 50_000;
+
+/// A literal of the encoding, or a constant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum B {
+    T,
+    F,
+    L(Lit),
+}
+
+impl std::ops::Not for B {
+    type Output = B;
+    fn not(self) -> B {
+        match self {
+            B::T => B::F,
+            B::F => B::T,
+            B::L(l) => B::L(!l),
+        }
+    }
+}
+
+/// What is known of a ground tuple's literal while the encoding is built.
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    /// Not needed yet.
+    Unset,
+    /// Needed by an instance before its own definition (same-timestep recursion): a fresh
+    /// variable, made equivalent to the definition when it comes.
+    Ahead(Lit),
+    Defined(B),
+}
+
+/// The exact encoding of one group of an aggregate rule at one timestep.
+#[derive(Debug, Clone)]
+enum AggEnc {
+    /// `count`: `at_least[j]` holds when more than j bindings hold.
+    Count(Vec<B>),
+    /// `sum`: the literal of each possible sum.
+    Sum(FxHashMap<i64, B>),
+    /// `min`/`max`: each binding's literal.
+    Extreme(Vec<B>),
+}
+
+/// How big the exact model is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GroundSize {
+    pub atoms: u64,
+    pub instances: u64,
+    pub vars: u64,
+    pub clauses: u64,
+}
+
+/// The exact model of every run, and the solver holding it.
+pub(super) struct Model<'p> {
+    program: &'p Program,
+    eot: u32,
+    eff: u32,
+    nodes: Vec<Sym>,
+    /// The over-approximated run: its tuples are the ground atoms, its lineage the ground
+    /// rule instances.
+    over: Run,
+    aggs: Vec<GroundAgg>,
+    /// (rule, timestep, sender for `@async` heads, group values) → index in `aggs`.
+    agg_index: FxHashMap<(RuleId, u32, Value, Box<[Value]>), usize>,
+    agg_enc: FxHashMap<usize, AggEnc>,
+    solver: Backend,
+    vm: BasicVarManager,
+    slots: Vec<Slot>,
+    omit: BTreeMap<(Sym, Sym, u32), Lit>,
+    crash: BTreeMap<(Sym, u32), Lit>,
+    /// down(n, t): n crashed at a time <= t.
+    down: FxHashMap<(Sym, u32), B>,
+    /// Per node with crash variables: it crashes at some time.
+    crashed: Vec<(Sym, Lit)>,
+    /// The literal "some ground tuple matches" of each negated atom (by lineage index).
+    negs: FxHashMap<u32, B>,
+    /// Hash-consed conjunctions (sorted literals → their variable).
+    ands: FxHashMap<Box<[Lit]>, Lit>,
+    tot: Option<Totalizer>,
+    pub size: GroundSize,
+}
+
+/// Why the exact model cannot be built for a program; the search falls back to the
+/// exhaustive referee.
+#[derive(Debug)]
+pub(super) enum Unsupported {
+    /// The over-approximation itself failed on something no real run need reach (an
+    /// arithmetic error on a binding that faults would rule out, an aggregate over mixed
+    /// types, too many sums).
+    Eval(String),
+}
+
+impl<'p> Model<'p> {
+    /// Ground the program within the bounds and encode it. `Err(Ok(_))` when the model is
+    /// unsupported (the caller falls back), `Err(Err(_))` on a hard error (the ground
+    /// program is over its budget).
+    pub(super) fn build(
+        program: &'p Program,
+        params: &SearchParams,
+    ) -> Result<Model<'p>, Result<Unsupported, EvalError>> {
+        Model::build_with(program, params, true)
+    }
+
+    /// [`Model::build`], with or without the goal clause (the soundness check asks whether
+    /// a good run is a model of the rest).
+    fn build_with(
+        program: &'p Program,
+        params: &SearchParams,
+        with_goal: bool,
+    ) -> Result<Model<'p>, Result<Unsupported, EvalError>> {
+        let run_params = run_params(params, true);
+        let (over, aggs) = match eval::ground(
+            program,
+            &run_params,
+            params.eff,
+            params.crashes > 0,
+            params.ground_cap,
+        ) {
+            Ok(g) => g,
+            Err(e @ (EvalError::Budget { .. } | EvalError::Runaway { .. })) => return Err(Err(e)),
+            Err(e) => return Err(Ok(Unsupported::Eval(e.to_diagnostic().message))),
+        };
+        let mut agg_index = FxHashMap::default();
+        for (i, g) in aggs.iter().enumerate() {
+            let rule = &program.rules[g.rule as usize];
+            let sender = if rule.ann == HeadAnn::Async { g.sender } else { Value::Int(0) };
+            agg_index.insert((g.rule, g.time, sender, g.group.clone()), i);
+        }
+        let ntuples = over.tuples.recs.len();
+        let mut m = Model {
+            program,
+            eot: params.eot,
+            eff: params.eff,
+            nodes: params.nodes.clone(),
+            over,
+            aggs,
+            agg_index,
+            agg_enc: FxHashMap::default(),
+            solver: Backend::default(),
+            vm: BasicVarManager::default(),
+            slots: vec![Slot::Unset; ntuples],
+            omit: BTreeMap::new(),
+            crash: BTreeMap::new(),
+            down: FxHashMap::default(),
+            crashed: Vec::new(),
+            negs: FxHashMap::default(),
+            ands: FxHashMap::default(),
+            tot: None,
+            size: GroundSize { atoms: ntuples as u64, ..GroundSize::default() },
+        };
+        m.crash_vars(params.crashes).map_err(Ok)?;
+        for id in 0..ntuples as TupleId {
+            let def = m.definition(id).map_err(Ok)?;
+            match m.slots[id as usize] {
+                Slot::Ahead(v) => m.equiv(v, def),
+                _ => m.slots[id as usize] = Slot::Defined(def),
+            }
+        }
+        if with_goal {
+            let goal = m.goal();
+            m.add(&[goal]);
+        }
+        let mut faults: Vec<Lit> = m.omit.values().copied().collect();
+        faults.extend(m.crashed.iter().map(|&(_, l)| l));
+        m.tot = Some(faults.into_iter().collect());
+        m.size.vars = u64::from(m.vm.n_used());
+        Ok(m)
+    }
+
+    fn new_lit(&mut self) -> Lit {
+        self.vm.new_var().pos_lit()
+    }
+
+    /// Add a clause over literals and constants (true constants satisfy it, false ones drop).
+    fn add(&mut self, clause: &[B]) {
+        let mut cl = rustsat::types::Clause::new();
+        for b in clause {
+            match b {
+                B::T => return,
+                B::F => {}
+                B::L(l) => cl.add(*l),
+            }
+        }
+        self.size.clauses += 1;
+        let _ = self.solver.add_clause(cl);
+    }
+
+    fn equiv(&mut self, v: Lit, d: B) {
+        self.add(&[B::L(!v), d]);
+        self.add(&[B::L(v), !d]);
+    }
+
+    /// The conjunction of literals (hash-consed: the same conjunction is one variable).
+    fn and(&mut self, items: &[B]) -> B {
+        let mut lits: Vec<Lit> = Vec::with_capacity(items.len());
+        for b in items {
+            match b {
+                B::T => {}
+                B::F => return B::F,
+                B::L(l) => lits.push(*l),
+            }
+        }
+        lits.sort_unstable();
+        lits.dedup();
+        if lits.windows(2).any(|w| w[0] == !w[1]) {
+            return B::F;
+        }
+        match lits.len() {
+            0 => return B::T,
+            1 => return B::L(lits[0]),
+            _ => {}
+        }
+        if let Some(&v) = self.ands.get(lits.as_slice()) {
+            return B::L(v);
+        }
+        let v = self.new_lit();
+        let mut long = Vec::with_capacity(lits.len() + 1);
+        long.push(B::L(v));
+        for &l in &lits {
+            self.add(&[B::L(!v), B::L(l)]);
+            long.push(B::L(!l));
+        }
+        self.add(&long);
+        self.ands.insert(lits.into(), v);
+        B::L(v)
+    }
+
+    fn or(&mut self, items: &[B]) -> B {
+        let neg: Vec<B> = items.iter().map(|&b| !b).collect();
+        !self.and(&neg)
+    }
+
+    fn lit_of(&mut self, id: TupleId) -> B {
+        match self.slots[id as usize] {
+            Slot::Defined(b) => b,
+            Slot::Ahead(v) => B::L(v),
+            Slot::Unset => {
+                let v = self.new_lit();
+                self.slots[id as usize] = Slot::Ahead(v);
+                B::L(v)
+            }
+        }
+    }
+
+    /// Crash variables: `crash(n, t)` for every node and timestep, `down(n, t)` as a ladder
+    /// (which also makes the crash times of a node exclusive), and at most `crashes` nodes
+    /// crashed.
+    fn crash_vars(&mut self, crashes: u32) -> Result<(), Unsupported> {
+        if crashes == 0 {
+            return Ok(());
+        }
+        let mut crashed = Vec::new();
+        for n in self.nodes.clone() {
+            let mut prev = B::F;
+            for t in 1..=self.eot {
+                let c = self.new_lit();
+                self.crash.insert((n, t), c);
+                // At most one crash time: not crashed before if crashed now.
+                self.add(&[B::L(!c), !prev]);
+                let d = self.or(&[prev, B::L(c)]);
+                self.down.insert((n, t), d);
+                prev = d;
+            }
+            if let B::L(l) = prev {
+                crashed.push((n, l));
+            }
+        }
+        if (crashes as usize) < crashed.len() {
+            let mut card: Totalizer = crashed.iter().map(|&(_, l)| l).collect();
+            let mut cls = Cnf::new();
+            let _ = card.encode_ub(crashes as usize..=crashes as usize, &mut cls, &mut self.vm);
+            for cl in cls {
+                self.size.clauses += 1;
+                let _ = self.solver.add_clause(cl);
+            }
+            if let Ok(units) = card.enforce_ub(crashes as usize) {
+                for u in units {
+                    self.add(&[B::L(u)]);
+                }
+            }
+        }
+        self.crashed = crashed;
+        Ok(())
+    }
+
+    fn down_at(&self, n: Sym, t: u32) -> B {
+        self.down.get(&(n, t.min(self.eot))).copied().unwrap_or(B::F)
+    }
+
+    fn omit_var(&mut self, from: Sym, to: Sym, t: u32) -> B {
+        if t == 0 || t >= self.eff {
+            return B::F;
+        }
+        if let Some(&l) = self.omit.get(&(from, to, t)) {
+            return B::L(l);
+        }
+        let l = self.new_lit();
+        self.omit.insert((from, to, t), l);
+        B::L(l)
+    }
+
+    /// A message sent at t from `from` to `to` is delivered.
+    fn delivered(&mut self, from: Sym, to: Sym, t: u32) -> B {
+        if from == to {
+            return B::T;
+        }
+        let omitted = self.omit_var(from, to, t);
+        let down = self.down_at(from, t);
+        self.and(&[!omitted, !down])
+    }
+
+    /// The timestep at which a rule's body is evaluated for a head at `time`.
+    fn fire_time(&self, rule: RuleId, time: u32) -> u32 {
+        match self.program.rules[rule as usize].ann {
+            HeadAnn::None => time,
+            _ => time - 1,
+        }
+    }
+
+    /// "Some ground tuple matches" for a negated atom read at `fire_time`.
+    fn matches(&mut self, neg: u32, fire_time: u32) -> B {
+        let lineage = self.over.lineage.as_ref().expect("grounding records lineage");
+        let n = lineage.neg(neg).clone();
+        if n.time > fire_time {
+            // A read of a timestep not reached yet reads nothing.
+            return B::F;
+        }
+        if let Some(&b) = self.negs.get(&neg) {
+            return b;
+        }
+        let b = if Some(n.rel) == self.program.crash_rel {
+            self.crash_matches(&n.pattern)
+        } else {
+            let ids = self.matching(n.rel, n.time, &n.pattern);
+            let lits: Vec<B> = ids.into_iter().map(|id| self.lit_of(id)).collect();
+            self.or(&lits)
+        };
+        self.negs.insert(neg, b);
+        b
+    }
+
+    /// The ground tuples of `rel` at `time` that match a pattern (`None`: any value).
+    fn matching(&self, rel: RelId, time: u32, pattern: &[Option<Value>]) -> Vec<TupleId> {
+        let Some(store) = self.over.tuples.store(time) else { return Vec::new() };
+        let Some(rs) = store.rels.get(rel as usize) else { return Vec::new() };
+        if pattern.iter().all(Option::is_some) {
+            let vals: Vec<Value> = pattern.iter().flatten().copied().collect();
+            return rs.get(&vals).into_iter().collect();
+        }
+        let cols: Vec<u8> =
+            pattern.iter().enumerate().filter(|(_, p)| p.is_some()).map(|(i, _)| i as u8).collect();
+        let key: Vec<Value> = pattern.iter().flatten().copied().collect();
+        let candidates = match rs.lookup_indexed(&cols, &key) {
+            Some(ids) => ids,
+            None => &rs.list,
+        };
+        let tuples = &self.over.tuples;
+        candidates
+            .iter()
+            .copied()
+            .filter(|&id| {
+                let vals = &tuples.rec(id).vals;
+                pattern.iter().zip(vals.iter()).all(|(p, v)| p.is_none_or(|p| p == *v))
+            })
+            .collect()
+    }
+
+    /// `crash(n, c, t)` holds at every timestep for every node n when c crashes at t.
+    fn crash_matches(&mut self, pattern: &[Option<Value>]) -> B {
+        let node_ok = |v: Option<Value>, nodes: &[Sym]| match v {
+            None => true,
+            Some(Value::Sym(s)) => nodes.contains(&s),
+            Some(Value::Int(_)) => false,
+        };
+        if pattern.len() != 3 || !node_ok(pattern[0], &self.nodes) {
+            return B::F;
+        }
+        let lits: Vec<B> = self
+            .crash
+            .iter()
+            .filter(|((c, t), _)| {
+                pattern[1].is_none_or(|v| v == Value::Sym(*c))
+                    && pattern[2].is_none_or(|v| v == Value::Int(i64::from(*t)))
+            })
+            .map(|(_, &l)| B::L(l))
+            .collect();
+        self.or(&lits)
+    }
+
+    /// The literal of a ground tuple from its instances.
+    fn definition(&mut self, id: TupleId) -> Result<B, Unsupported> {
+        let lineage = self.over.lineage.as_ref().expect("grounding records lineage");
+        let firings: Vec<(Source, Vec<TupleId>, Vec<u32>, Option<u32>)> = lineage
+            .firings_of(id)
+            .map(|f| (f.source, lineage.body_of(f).to_vec(), lineage.neg_ids(f).to_vec(), f.msg))
+            .collect();
+        let rec = self.over.tuples.rec(id);
+        let (rel, time, vals) = (rec.rel, rec.time, rec.vals.clone());
+        let mut instances = Vec::with_capacity(firings.len());
+        for (source, body, negs, msg) in firings {
+            let inst = match source {
+                Source::Fact => return Ok(B::T),
+                Source::Crash => match (vals.get(1), vals.get(2)) {
+                    (Some(Value::Sym(c)), Some(Value::Int(t))) => u32::try_from(*t)
+                        .ok()
+                        .and_then(|t| self.crash.get(&(*c, t)))
+                        .map_or(B::F, |&l| B::L(l)),
+                    _ => B::F,
+                },
+                Source::Rule(r) if self.program.rules[r as usize].agg.is_some() => {
+                    self.agg_instance(r, rel, time, &vals, msg)?
+                }
+                Source::Rule(r) => {
+                    self.size.instances += 1;
+                    let fire = self.fire_time(r, time);
+                    let mut lits: Vec<B> = body.iter().map(|&b| self.lit_of(b)).collect();
+                    for n in negs {
+                        let m = self.matches(n, fire);
+                        lits.push(!m);
+                    }
+                    if let Some(msg) = msg {
+                        let m = &self.over.messages[msg as usize];
+                        let (from, to, st) = (m.from, m.to, m.send_time);
+                        lits.push(self.delivered(from, to, st));
+                    }
+                    self.and(&lits)
+                }
+            };
+            if inst == B::T {
+                return Ok(B::T);
+            }
+            instances.push(inst);
+        }
+        Ok(self.or(&instances))
+    }
+
+    /// An instance of an aggregate rule's head: its group's aggregate takes the head's value
+    /// (and, for a message, it is delivered).
+    fn agg_instance(
+        &mut self,
+        r: RuleId,
+        rel: RelId,
+        time: u32,
+        vals: &[Value],
+        msg: Option<u32>,
+    ) -> Result<B, Unsupported> {
+        let rule = &self.program.rules[r as usize];
+        let pos = rule.agg.unwrap_or(0);
+        let fire = self.fire_time(r, time);
+        let (sender, channel) = match msg {
+            Some(m) => {
+                let m = &self.over.messages[m as usize];
+                (Value::Sym(m.from), Some((m.from, m.to, m.send_time)))
+            }
+            None => (Value::Int(0), None),
+        };
+        let sender = if rule.ann == HeadAnn::Async { sender } else { Value::Int(0) };
+        let group: Box<[Value]> =
+            vals.iter().enumerate().filter(|&(i, _)| i != pos).map(|(_, v)| *v).collect();
+        let Some(&g) = self.agg_index.get(&(r, fire, sender, group)) else {
+            return Err(Unsupported::Eval(format!(
+                "internal: no aggregate group for {}",
+                self.program.show_tuple(rel, vals)
+            )));
+        };
+        let value = self.agg_value(g, vals[pos])?;
+        match channel {
+            Some((from, to, st)) => {
+                let d = self.delivered(from, to, st);
+                Ok(self.and(&[value, d]))
+            }
+            None => Ok(value),
+        }
+    }
+
+    /// "The group's aggregate is `v`".
+    fn agg_value(&mut self, g: usize, v: Value) -> Result<B, Unsupported> {
+        if !self.agg_enc.contains_key(&g) {
+            let enc = self.encode_group(g)?;
+            self.agg_enc.insert(g, enc);
+        }
+        let enc = self.agg_enc[&g].clone();
+        let kind = self.agg_kind(g);
+        Ok(match enc {
+            AggEnc::Count(at_least) => {
+                let Value::Int(k) = v else { return Ok(B::F) };
+                if k < 1 || k as usize > at_least.len() {
+                    return Ok(B::F);
+                }
+                let more = at_least.get(k as usize).copied().unwrap_or(B::F);
+                self.and(&[at_least[k as usize - 1], !more])
+            }
+            AggEnc::Sum(sums) => match v {
+                Value::Int(s) => sums.get(&s).copied().unwrap_or(B::F),
+                Value::Sym(_) => B::F,
+            },
+            AggEnc::Extreme(bindings) => {
+                let values = self.aggs[g].values.clone();
+                let mut some = Vec::new();
+                let mut better = Vec::new();
+                for (i, &x) in values.iter().enumerate() {
+                    let ord = self.program.symbols.compare(x, v).ok_or_else(|| {
+                        Unsupported::Eval(format!(
+                            "{}<> over a group that mixes strings and integers",
+                            kind.name()
+                        ))
+                    })?;
+                    if ord.is_eq() {
+                        some.push(bindings[i]);
+                    } else if (kind == AggKind::Min && ord.is_lt())
+                        || (kind == AggKind::Max && ord.is_gt())
+                    {
+                        better.push(bindings[i]);
+                    }
+                }
+                let some = self.or(&some);
+                let better = self.or(&better);
+                self.and(&[some, !better])
+            }
+        })
+    }
+
+    fn agg_kind(&self, g: usize) -> AggKind {
+        let rule = &self.program.rules[self.aggs[g].rule as usize];
+        match rule.agg.map(|p| &rule.head[p]) {
+            Some(crate::analysis::ir::HeadTerm::Agg(k, _)) => *k,
+            _ => AggKind::Count,
+        }
+    }
+
+    /// The literal of each distinct binding of a group, then its aggregate's encoding.
+    fn encode_group(&mut self, g: usize) -> Result<AggEnc, Unsupported> {
+        let fire = self.aggs[g].time;
+        let n = self.aggs[g].values.len();
+        let rows: Vec<(u32, Box<[TupleId]>, Box<[u32]>)> =
+            self.aggs[g].rows.iter().map(|r| (r.binding, r.body.clone(), r.negs.clone())).collect();
+        let mut per_binding: Vec<Vec<B>> = vec![Vec::new(); n];
+        for (binding, body, negs) in rows {
+            self.size.instances += 1;
+            let mut lits: Vec<B> = body.iter().map(|&b| self.lit_of(b)).collect();
+            for &neg in negs.iter() {
+                let m = self.matches(neg, fire);
+                lits.push(!m);
+            }
+            let inst = self.and(&lits);
+            per_binding[binding as usize].push(inst);
+        }
+        let bindings: Vec<B> = per_binding.iter().map(|insts| self.or(insts)).collect();
+        Ok(match self.agg_kind(g) {
+            AggKind::Count => AggEnc::Count(self.counter(&bindings)),
+            AggKind::Sum => {
+                let values = self.aggs[g].values.clone();
+                AggEnc::Sum(self.sums(&bindings, &values)?)
+            }
+            AggKind::Min | AggKind::Max => AggEnc::Extreme(bindings),
+        })
+    }
+
+    /// A unary counter: element j holds when more than j of `items` hold (a sequential
+    /// counter with full equivalences, so it is exact both ways).
+    fn counter(&mut self, items: &[B]) -> Vec<B> {
+        // at[j]: more than j of the items seen so far hold.
+        let mut at: Vec<B> = Vec::new();
+        for &x in items {
+            let mut next = Vec::with_capacity(at.len() + 1);
+            for j in 0..=at.len() {
+                let keep = at.get(j).copied().unwrap_or(B::F);
+                let below = if j == 0 { B::T } else { at[j - 1] };
+                let step = self.and(&[below, x]);
+                next.push(self.or(&[keep, step]));
+            }
+            at = next;
+        }
+        at
+    }
+
+    /// The literal of every sum a subset of the bindings can give (non-empty subsets).
+    fn sums(&mut self, items: &[B], values: &[Value]) -> Result<FxHashMap<i64, B>, Unsupported> {
+        // None: no binding chosen so far.
+        let mut states: BTreeMap<Option<i64>, B> = BTreeMap::from([(None, B::T)]);
+        for (&x, &v) in items.iter().zip(values) {
+            let Value::Int(v) = v else {
+                return Err(Unsupported::Eval("sum<> over a string".into()));
+            };
+            let mut next: BTreeMap<Option<i64>, Vec<B>> = BTreeMap::new();
+            for (&s, &b) in &states {
+                let keep = self.and(&[b, !x]);
+                next.entry(s).or_default().push(keep);
+                let total = match s {
+                    None => v,
+                    Some(s) => s
+                        .checked_add(v)
+                        .ok_or_else(|| Unsupported::Eval("sum<> overflows 64 bits".into()))?,
+                };
+                let take = self.and(&[b, x]);
+                next.entry(Some(total)).or_default().push(take);
+            }
+            if next.len() > eval::MAX_SUMS + 1 {
+                return Err(Unsupported::Eval("sum<> takes too many values".into()));
+            }
+            states = BTreeMap::new();
+            for (s, parts) in next {
+                let b = self.or(&parts);
+                if b != B::F {
+                    states.insert(s, b);
+                }
+            }
+        }
+        Ok(states.into_iter().filter_map(|(s, b)| s.map(|s| (s, b))).collect())
+    }
+
+    /// Some `pre` tuple at EOT lacks its `post` tuple.
+    fn goal(&mut self) -> B {
+        let (Some(pre), Some(post)) = (self.program.pre_rel, self.program.post_rel) else {
+            return B::F;
+        };
+        let Some(store) = self.over.tuples.store(self.eot) else { return B::F };
+        let pres: Vec<TupleId> = store.rels[pre as usize].list.clone();
+        let mut bad = Vec::with_capacity(pres.len());
+        for p in pres {
+            let vals = self.over.tuples.rec(p).vals.clone();
+            let q = self.over.tuples.find(post, &vals, self.eot);
+            let pl = self.lit_of(p);
+            let ql = q.map_or(B::F, |q| self.lit_of(q));
+            bad.push(self.and(&[pl, !ql]));
+        }
+        self.or(&bad)
+    }
+
+    fn value(&self, b: B) -> bool {
+        match b {
+            B::T => true,
+            B::F => false,
+            B::L(l) => matches!(self.solver.lit_val(l), Ok(TernaryVal::True)),
+        }
+    }
+
+    /// The fault set of the solver's model.
+    fn model(&self) -> Scenario {
+        let val = |l: Lit| matches!(self.solver.lit_val(l), Ok(TernaryVal::True));
+        let mut s = Scenario {
+            omissions: self.omit.iter().filter(|(_, &l)| val(l)).map(|(k, _)| *k).collect(),
+            crashes: self.crash.iter().filter(|(_, &l)| val(l)).map(|(k, _)| *k).collect(),
+        };
+        s.crashes.sort_unstable();
+        s
+    }
+
+    /// The literals of a scenario's faults (a crash as its crash variable).
+    fn fault_lits(&self, s: &Scenario) -> Vec<Lit> {
+        let mut lits: Vec<Lit> =
+            s.omissions.iter().filter_map(|k| self.omit.get(k)).copied().collect();
+        lits.extend(s.crashes.iter().filter_map(|k| self.crash.get(k)).copied());
+        lits
+    }
+
+    /// Rule out every superset of a fault set.
+    fn block(&mut self, s: &Scenario) {
+        let cl: Vec<B> = self.fault_lits(s).into_iter().map(|l| B::L(!l)).collect();
+        self.add(&cl);
+    }
+
+    /// Solve for a model with at most `bound` faults (`None`: any number).
+    fn solve(&mut self, bound: Option<usize>) -> Option<bool> {
+        let mut assumps = Vec::new();
+        if let (Some(k), Some(tot)) = (bound, self.tot.as_mut()) {
+            let mut cls = Cnf::new();
+            let _ = tot.encode_ub_change(k..=k, &mut cls, &mut self.vm);
+            for cl in cls {
+                self.size.clauses += 1;
+                let _ = self.solver.add_clause(cl);
+            }
+            assumps = tot.enforce_ub(k).unwrap_or_default();
+        }
+        match self.solver.solve_assumps(&assumps) {
+            Ok(SolverResult::Sat) => Some(true),
+            Ok(SolverResult::Unsat) => Some(false),
+            _ => None,
+        }
+    }
+
+    /// A model that the real run of its fault set does not follow: find the earliest
+    /// timestep and stratum where they differ, and exclude the model's unfounded tuples
+    /// there by their loop formulas. False when the difference is not an unfounded set
+    /// (which would be a bug in the encoding).
+    fn exclude_unfounded(&mut self, real: &Run) -> bool {
+        let program = self.program;
+        let n = self.over.tuples.recs.len();
+        let mut first: Option<(u32, usize)> = None;
+        let mut unfounded: Vec<TupleId> = Vec::new();
+        for id in 0..n as TupleId {
+            let rec = self.over.tuples.rec(id);
+            let (rel, time) = (rec.rel, rec.time);
+            let stratum = program.rels[rel as usize].stratum;
+            if first.is_some_and(|f| (time, stratum) > f) {
+                continue;
+            }
+            let b = match self.slots[id as usize] {
+                Slot::Defined(b) => b,
+                Slot::Ahead(v) => B::L(v),
+                Slot::Unset => continue,
+            };
+            let in_model = self.value(b);
+            let in_real = real.tuples.find(rel, &rec.vals, time).is_some();
+            if in_model == in_real {
+                continue;
+            }
+            if !in_model {
+                return false;
+            }
+            if first.is_none_or(|f| (time, stratum) < f) {
+                first = Some((time, stratum));
+                unfounded.clear();
+            }
+            unfounded.push(id);
+        }
+        if unfounded.is_empty() {
+            return false;
+        }
+        let set: FxHashSet<TupleId> = unfounded.iter().copied().collect();
+        // The external supports: instances of the set's tuples whose positive body lies
+        // outside the set.
+        let mut external = Vec::new();
+        let lineage = self.over.lineage.as_ref().expect("grounding records lineage");
+        let mut firings = Vec::new();
+        for &id in &unfounded {
+            for f in lineage.firings_of(id) {
+                let body = lineage.body_of(f);
+                if body.iter().any(|b| set.contains(b)) {
+                    continue;
+                }
+                firings.push((id, f.source, body.to_vec(), lineage.neg_ids(f).to_vec(), f.msg));
+            }
+        }
+        for (id, source, body, negs, msg) in firings {
+            let time = self.over.tuples.rec(id).time;
+            let inst = match source {
+                Source::Rule(r) if program.rules[r as usize].agg.is_none() => {
+                    let fire = self.fire_time(r, time);
+                    let mut lits: Vec<B> = body.iter().map(|&b| self.lit_of(b)).collect();
+                    for neg in negs {
+                        let m = self.matches(neg, fire);
+                        lits.push(!m);
+                    }
+                    if let Some(msg) = msg {
+                        let m = &self.over.messages[msg as usize];
+                        let (from, to, st) = (m.from, m.to, m.send_time);
+                        lits.push(self.delivered(from, to, st));
+                    }
+                    self.and(&lits)
+                }
+                // Facts, crash tuples and aggregates never take part in a positive loop of
+                // one timestep; their definitions stand as they are.
+                _ => B::T,
+            };
+            external.push(inst);
+        }
+        for &id in &unfounded {
+            let a = self.lit_of(id);
+            let mut cl = vec![!a];
+            cl.extend(external.iter().copied());
+            self.add(&cl);
+        }
+        true
+    }
+}
+
+/// Statistics of the model, for the outcome.
+fn record_size(d: &mut Driver, m: &Model) {
+    d.stats.ground_atoms = m.size.atoms;
+    d.stats.ground_instances = m.size.instances;
+    d.stats.clauses = m.size.clauses;
+    d.stats.vars = m.size.vars;
+}
+
+/// The `ldfi` search. Returns true when the search is complete (a counterexample was
+/// found, or the model is unsatisfiable), false when the budget ran out.
+pub(super) fn exact(d: &mut Driver) -> Result<bool, EvalError> {
+    let p = d.params;
+    // A short exhaustive probe first: where a depth-first search meets a counterexample at
+    // its first leaves, it is cheaper than grounding.
+    if !p.all {
+        d.work_cap = Some(d.work() + PROBE_WORK);
+        let done = exhaustive::exhaustive(d)?;
+        let capped = d.capped;
+        d.work_cap = None;
+        d.capped = false;
+        if !capped {
+            if done || !d.counterexamples.is_empty() {
+                d.stats.decided_by_probe = true;
+                return Ok(true);
+            }
+            // Out of the user's budget (Ctrl-C, --timeout, --max-runs).
+            return Ok(false);
+        }
+        d.budget = None;
+    }
+    let t0 = Instant::now();
+    let built = Model::build(d.program, p);
+    d.stats.lineage_time += t0.elapsed();
+    let mut m = match built {
+        Ok(m) => m,
+        Err(Err(e)) => return Err(e),
+        Err(Ok(Unsupported::Eval(why))) => {
+            d.stats.fallback = Some(why);
+            return exhaustive::exhaustive(d);
+        }
+    };
+    record_size(d, &m);
+    if p.all {
+        return all_minimal(d, &mut m);
+    }
+    let mut bound: Option<usize> = None;
+    // The smallest counterexample so far (the one reported).
+    let mut best: Option<Run> = None;
+    loop {
+        if d.out_of_budget() {
+            // A counterexample in hand is reported, though it may not be the smallest.
+            return Ok(match best {
+                Some(run) => {
+                    d.found(run);
+                    true
+                }
+                None => false,
+            });
+        }
+        match candidate(d, &mut m, bound)? {
+            Candidate::GaveUp => return Ok(false),
+            Candidate::None => {
+                if let Some(run) = best {
+                    d.found(run);
+                }
+                return Ok(true);
+            }
+            Candidate::Spurious => {}
+            Candidate::Violation(run, eff) => {
+                let size = eff.omissions.len() + eff.crashes.len();
+                if size <= 1 {
+                    d.found(run);
+                    return Ok(true);
+                }
+                best = Some(run);
+                bound = Some(size - 1);
+            }
+        }
+    }
+}
+
+/// What one solve gave.
+enum Candidate {
+    /// No model within the bound.
+    None,
+    /// The solver gave up (it should not: it has no limits).
+    GaveUp,
+    /// A model the real run does not follow, now excluded.
+    Spurious,
+    /// A real counterexample: its replayed run (of its effective fault set) and that set.
+    Violation(Run, Scenario),
+}
+
+/// Solve within `bound` faults and replay the model's fault set.
+fn candidate(d: &mut Driver, m: &mut Model, bound: Option<usize>) -> Result<Candidate, EvalError> {
+    let t0 = Instant::now();
+    let sat = m.solve(bound);
+    d.stats.solve_time += t0.elapsed();
+    d.stats.solver_calls += 1;
+    record_size(d, m);
+    match sat {
+        None => {
+            d.budget = Some("the SAT solver gave up".into());
+            return Ok(Candidate::GaveUp);
+        }
+        Some(false) => return Ok(Candidate::None),
+        Some(true) => {}
+    }
+    let scenario = m.model();
+    d.stats.hypotheses += 1;
+    let run = d.run(&scenario, false)?;
+    if !run.is_violation() {
+        d.stats.spurious += 1;
+        if !m.exclude_unfounded(&run) {
+            return Err(EvalError::Internal(format!(
+                "the exact model and the evaluator disagree on the run of {}",
+                scenario.to_faults(d.program)
+            )));
+        }
+        return Ok(Candidate::Spurious);
+    }
+    let eff = exhaustive::effective(&run);
+    let run = if eff == run.scenario { run } else { d.run(&eff, false)? };
+    Ok(Candidate::Violation(run, eff))
+}
+
+/// `--all`: every minimal counterexample (no proper subset of its faults violates), smallest
+/// first. Each one found is blocked with all its supersets; the bound grows by one when no
+/// more are within it, until the unbounded model is unsatisfiable.
+fn all_minimal(d: &mut Driver, m: &mut Model) -> Result<bool, EvalError> {
+    let mut k = 1;
+    loop {
+        if d.out_of_budget() {
+            return Ok(false);
+        }
+        match candidate(d, m, Some(k))? {
+            Candidate::GaveUp => return Ok(false),
+            Candidate::Spurious => {}
+            Candidate::Violation(run, eff) => {
+                m.block(&eff);
+                if d.found(run) {
+                    return Ok(true);
+                }
+            }
+            Candidate::None => match candidate(d, m, None)? {
+                Candidate::GaveUp => return Ok(false),
+                Candidate::None => return Ok(true),
+                // Something larger exists: look one size up (the model just found is solved
+                // for again there, or a smaller one first).
+                _ => k += 1,
+            },
+        }
+    }
+}
+
+/// The soundness argument, executable: under the fault set of `scenario`, the real run
+/// satisfies every clause of the model. Fixes the fault variables and every ground tuple's
+/// literal to the real run's values and asks the solver whether that is consistent (without
+/// the goal, which a good run falsifies). Returns a description of the first inconsistency.
+#[cfg(test)]
+pub(super) fn check_run_satisfies_model(
+    program: &Program,
+    params: &SearchParams,
+    scenario: &Scenario,
+) -> Result<(), String> {
+    let mut m = match Model::build_with(program, params, false) {
+        Ok(m) => m,
+        Err(Ok(Unsupported::Eval(why))) => return Err(format!("unsupported: {why}")),
+        Err(Err(e)) => return Err(format!("{e:?}")),
+    };
+    let real =
+        eval::run(program, &run_params(params, false), scenario).map_err(|e| format!("{e:?}"))?;
+    let mut assumps = Vec::new();
+    for (k, &l) in &m.omit {
+        assumps.push(if scenario.omissions.contains(k) { l } else { !l });
+    }
+    for (&(n, t), &l) in &m.crash {
+        assumps.push(if scenario.crash_time(n) == Some(t) { l } else { !l });
+    }
+    let mut fixed = Vec::new();
+    for id in 0..m.over.tuples.recs.len() as TupleId {
+        let rec = m.over.tuples.rec(id);
+        let holds = real.tuples.find(rec.rel, &rec.vals, rec.time).is_some();
+        fixed.push((id, holds));
+    }
+    // Every real tuple must be a ground atom.
+    for r in &real.tuples.recs {
+        if m.over.tuples.find(r.rel, &r.vals, r.time).is_none() {
+            return Err(format!(
+                "{}@{} holds in the real run but was not grounded",
+                program.show_tuple(r.rel, &r.vals),
+                r.time
+            ));
+        }
+    }
+    match m.solver.solve_assumps(&assumps) {
+        Ok(SolverResult::Sat) => {}
+        other => {
+            return Err(format!("the faults alone are inconsistent with the model: {other:?}"))
+        }
+    }
+    for &(id, holds) in &fixed {
+        let b = m.lit_of(id);
+        let b = if holds { b } else { !b };
+        match b {
+            B::T => {}
+            B::F => {
+                let rec = m.over.tuples.rec(id);
+                return Err(format!(
+                    "{}@{} is a constant the real run contradicts (real: {holds})",
+                    program.show_tuple(rec.rel, &rec.vals),
+                    rec.time
+                ));
+            }
+            B::L(l) => assumps.push(l),
+        }
+    }
+    match m.solver.solve_assumps(&assumps) {
+        Ok(SolverResult::Sat) => Ok(()),
+        _ => Err(format!("the real run of {} violates the model", scenario.to_faults(program))),
+    }
+}
