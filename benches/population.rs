@@ -290,6 +290,7 @@ fn base_params(
         jobs: 1,
         lead: env_or("LDFI_POP_LEAD", ldfi::search::DEFAULT_LEAD),
         ground_cap: ldfi::search::DEFAULT_GROUND_CAP,
+        probe_work: ldfi::search::PROBE_WORK,
     }
 }
 

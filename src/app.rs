@@ -59,6 +59,7 @@ impl Prepared {
             jobs: 1,
             lead: crate::search::DEFAULT_LEAD,
             ground_cap: crate::search::DEFAULT_GROUND_CAP,
+            probe_work: crate::search::PROBE_WORK,
         }
     }
 
@@ -605,6 +606,8 @@ pub fn search_params(p: &Prepared, strategy: Strategy, args: &CheckArgs) -> Sear
         all: args.all,
         negative_support: !args.no_negative_support,
         tuple_cap: args.tuple_cap,
+        ground_cap: args.ground_cap,
+        probe_work: args.probe_work,
         jobs: args.jobs.unwrap_or_else(default_jobs).max(1),
         ..p.search_params(strategy)
     }

@@ -171,6 +171,14 @@ pub struct CheckArgs {
     /// Error out when one timestep holds more tuples than this (runaway rules).
     #[arg(long, value_name = "N", default_value_t = crate::eval::DEFAULT_TUPLE_CAP)]
     pub tuple_cap: usize,
+    /// The memory budget of `ldfi`'s exact model: the most rule instances its grounding
+    /// may visit (each costs about 100 bytes); past it, a clear error.
+    #[arg(long, value_name = "N", default_value_t = crate::search::DEFAULT_GROUND_CAP)]
+    pub ground_cap: u64,
+    /// Work units (about one rule firing each) of exhaustive search `ldfi` tries before it
+    /// grounds its model (0: none).
+    #[arg(long, value_name = "N", default_value_t = crate::search::PROBE_WORK, hide = true)]
+    pub probe_work: u64,
 }
 
 /// `--omit a->b@2`: the message from `a` to `b` sent at time 2 is lost.

@@ -40,6 +40,7 @@ fn params(b: &Bounds, strategy: Strategy, max_runs: u64, timeout: Duration) -> S
         jobs: 1,
         lead: ldfi::search::DEFAULT_LEAD,
         ground_cap: ldfi::search::DEFAULT_GROUND_CAP,
+        probe_work: ldfi::search::PROBE_WORK,
     }
 }
 

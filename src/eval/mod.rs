@@ -1168,6 +1168,7 @@ impl<'p> Engine<'p> {
             tight: self.tight,
             certain: &self.certain,
             uncertain_negs: 0,
+            crashes: self.ground_crashes,
         };
         let cap = self.firing_cap;
         ctx.join(&plan.steps, 0).map_err(|e| match e {
@@ -1227,6 +1228,8 @@ struct JoinCtx<'a> {
     tight: bool,
     certain: &'a [bool],
     uncertain_negs: u32,
+    /// Grounding: crashes are possible (a `notin crash` is then never certain).
+    crashes: bool,
 }
 
 impl<'a> JoinCtx<'a> {
@@ -1318,8 +1321,10 @@ impl<'a> JoinCtx<'a> {
                             store.lookup(key, &kbuf)
                         };
                         if self.tight {
-                            // Fails in every run only when a certain tuple matches.
-                            uncertain = !ids.is_empty();
+                            // Fails in every run only when a certain tuple matches. Crash
+                            // tuples are not held here: faults decide them.
+                            uncertain = !ids.is_empty()
+                                || (self.crashes && Some(*rel) == self.program.crash_rel);
                             ids.iter().any(|&id| self.certain[id as usize])
                         } else {
                             !ids.is_empty()

@@ -826,8 +826,8 @@ pub(super) fn exact(d: &mut Driver) -> Result<bool, EvalError> {
     let p = d.params;
     // A short exhaustive probe first: where a depth-first search meets a counterexample at
     // its first leaves, it is cheaper than grounding.
-    if !p.all {
-        d.work_cap = Some(d.work() + PROBE_WORK);
+    if !p.all && p.probe_work > 0 {
+        d.work_cap = Some(d.work() + p.probe_work);
         let done = exhaustive::exhaustive(d)?;
         let capped = d.capped;
         d.work_cap = None;
@@ -968,20 +968,17 @@ fn all_minimal(d: &mut Driver, m: &mut Model) -> Result<bool, EvalError> {
 }
 
 /// The soundness argument, executable: under the fault set of `scenario`, the real run
-/// satisfies every clause of the model. Fixes the fault variables and every ground tuple's
-/// literal to the real run's values and asks the solver whether that is consistent (without
-/// the goal, which a good run falsifies). Returns a description of the first inconsistency.
+/// satisfies every clause of the model (built without its goal, which a good run
+/// falsifies: [`Model::build_with`]). Fixes the fault variables and every ground tuple's
+/// literal to the real run's values and asks the solver whether that is consistent.
+/// Returns a description of the first inconsistency.
 #[cfg(test)]
-pub(super) fn check_run_satisfies_model(
-    program: &Program,
+fn check_run_satisfies_model(
+    m: &mut Model,
     params: &SearchParams,
     scenario: &Scenario,
 ) -> Result<(), String> {
-    let mut m = match Model::build_with(program, params, false) {
-        Ok(m) => m,
-        Err(Ok(Unsupported::Eval(why))) => return Err(format!("unsupported: {why}")),
-        Err(Err(e)) => return Err(format!("{e:?}")),
-    };
+    let program = m.program;
     let real =
         eval::run(program, &run_params(params, false), scenario).map_err(|e| format!("{e:?}"))?;
     let mut assumps = Vec::new();
@@ -991,15 +988,10 @@ pub(super) fn check_run_satisfies_model(
     for (&(n, t), &l) in &m.crash {
         assumps.push(if scenario.crash_time(n) == Some(t) { l } else { !l });
     }
-    let mut fixed = Vec::new();
-    for id in 0..m.over.tuples.recs.len() as TupleId {
-        let rec = m.over.tuples.rec(id);
-        let holds = real.tuples.find(rec.rel, &rec.vals, rec.time).is_some();
-        fixed.push((id, holds));
-    }
-    // Every real tuple must be a ground atom.
+    // Every real tuple must be a ground atom (crash tuples are the crash variables).
     for r in &real.tuples.recs {
-        if m.over.tuples.find(r.rel, &r.vals, r.time).is_none() {
+        if Some(r.rel) != program.crash_rel && m.over.tuples.find(r.rel, &r.vals, r.time).is_none()
+        {
             return Err(format!(
                 "{}@{} holds in the real run but was not grounded",
                 program.show_tuple(r.rel, &r.vals),
@@ -1009,14 +1001,13 @@ pub(super) fn check_run_satisfies_model(
     }
     match m.solver.solve_assumps(&assumps) {
         Ok(SolverResult::Sat) => {}
-        other => {
-            return Err(format!("the faults alone are inconsistent with the model: {other:?}"))
-        }
+        other => return Err(format!("the faults alone contradict the model: {other:?}")),
     }
-    for &(id, holds) in &fixed {
+    for id in 0..m.over.tuples.recs.len() as TupleId {
+        let rec = m.over.tuples.rec(id);
+        let holds = real.tuples.find(rec.rel, &rec.vals, rec.time).is_some();
         let b = m.lit_of(id);
-        let b = if holds { b } else { !b };
-        match b {
+        match if holds { b } else { !b } {
             B::T => {}
             B::F => {
                 let rec = m.over.tuples.rec(id);
@@ -1031,6 +1022,148 @@ pub(super) fn check_run_satisfies_model(
     }
     match m.solver.solve_assumps(&assumps) {
         Ok(SolverResult::Sat) => Ok(()),
-        _ => Err(format!("the real run of {} violates the model", scenario.to_faults(program))),
+        _ => Err("the real run violates the model".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::seq::SliceRandom;
+    use std::path::{Path, PathBuf};
+
+    /// Every `.ded` file under the directories (sorted).
+    fn spec_files(dirs: &[&str]) -> Vec<PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else { return };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "ded") {
+                    out.push(p);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for d in dirs {
+            walk(Path::new(d), &mut out);
+        }
+        out.sort();
+        out
+    }
+
+    /// Every header configuration of the files with an invariant: (where, program, params,
+    /// expected verdict).
+    fn configurations(dirs: &[&str]) -> Vec<(String, Program, SearchParams, Option<String>)> {
+        let mut out = Vec::new();
+        for file in spec_files(dirs) {
+            let Ok(loaded) = crate::syntax::load(&[file.as_path()]) else { continue };
+            let Some(program) = crate::analysis::analyze(&loaded.program).program else {
+                continue;
+            };
+            if program.pre_rel.is_none() || program.post_rel.is_none() {
+                continue;
+            }
+            for h in &loaded.headers {
+                let Ok(p) = crate::app::resolve(
+                    program.clone(),
+                    loaded.headers.clone(),
+                    Some(h),
+                    &crate::cli::BoundsArgs::default(),
+                    std::slice::from_ref(&file),
+                ) else {
+                    continue;
+                };
+                let mut params = p.search_params(Strategy::Ldfi);
+                params.probe_work = 0;
+                let where_ = format!("{}:{} ({})", file.display(), h.line, p.bounds_text());
+                out.push((where_, p.program, params, h.expect.map(|e| e.name().to_string())));
+            }
+        }
+        out
+    }
+
+    /// The exact model alone (no exhaustive probe) reaches every header's verdict on every
+    /// bundled spec and regression file, and every counterexample it reports replays.
+    #[test]
+    fn exact_model_reaches_every_header_verdict() {
+        let mut checked = 0;
+        let mut failures = Vec::new();
+        for (where_, program, params, expect) in configurations(&["specs", "tests/regressions"]) {
+            let o = match search(&program, &params, None) {
+                Ok(o) => o,
+                Err(e) => {
+                    failures.push(format!("{where_}: {}", e.to_diagnostic().message));
+                    continue;
+                }
+            };
+            assert!(o.stats.fallback.is_none(), "{where_}: fell back: {:?}", o.stats.fallback);
+            if let Some(e) = expect {
+                if e != o.verdict.name() {
+                    failures.push(format!("{where_}: expected {e}, got {}", o.verdict.name()));
+                }
+            }
+            for cx in &o.counterexamples {
+                let again = eval::run(&program, &run_params(&params, false), &cx.scenario)
+                    .expect("replays");
+                assert!(again.is_violation(), "{where_}: a reported counterexample is good");
+            }
+            checked += 1;
+        }
+        assert!(checked > 80, "only {checked} configurations");
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    /// Fault sets to check a configuration's model against: none, every single fault, and
+    /// random sets of two to four faults (seeded).
+    fn fault_sets(params: &SearchParams, m: &Model, rng: &mut ChaCha8Rng) -> Vec<Scenario> {
+        let omits: Vec<(Sym, Sym, u32)> = m.omit.keys().copied().collect();
+        let crashes: Vec<(Sym, u32)> = m.crash.keys().copied().collect();
+        let mut out = vec![Scenario::default()];
+        for &o in omits.iter().take(40) {
+            out.push(Scenario { omissions: [o].into_iter().collect(), crashes: Vec::new() });
+        }
+        for &c in crashes.iter().step_by(3).take(20) {
+            out.push(Scenario { omissions: Default::default(), crashes: vec![c] });
+        }
+        for _ in 0..40 {
+            let mut s = Scenario::default();
+            for _ in 0..rng.gen_range(1..=4) {
+                if let Some(&o) = omits.choose(rng) {
+                    s.omissions.insert(o);
+                }
+            }
+            let k = rng.gen_range(0..=params.crashes as usize);
+            let mut nodes = params.nodes.clone();
+            nodes.shuffle(rng);
+            for &n in nodes.iter().take(k) {
+                s.crashes.push((n, rng.gen_range(1..=params.eot)));
+            }
+            s.crashes.sort_unstable();
+            out.push(s);
+        }
+        out
+    }
+
+    /// The soundness argument, executed: for many fault sets on every bundled spec and
+    /// regression file, the real run (the evaluator's) is a model of the encoding with the
+    /// fault variables fixed to the set. A clause that a real run violates would make
+    /// certifications wrong; this finds it first.
+    #[test]
+    fn real_runs_satisfy_the_model() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let mut checked = 0;
+        for (where_, program, params, _) in configurations(&["specs", "tests/regressions"]) {
+            let Ok(mut m) = Model::build_with(&program, &params, false) else { continue };
+            let sets = fault_sets(&params, &m, &mut rng);
+            for s in sets {
+                if let Err(e) = check_run_satisfies_model(&mut m, &params, &s) {
+                    panic!("{where_}, faults {}: {e}", s.to_faults(&program));
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 1000, "only {checked} runs checked");
     }
 }

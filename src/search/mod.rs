@@ -94,6 +94,9 @@ pub struct SearchParams {
     /// Most rule firings the grounding of the exact model may take
     /// ([`exact::DEFAULT_GROUND_CAP`]): its memory budget.
     pub ground_cap: u64,
+    /// Work units of exhaustive search the `ldfi` strategy tries before grounding
+    /// ([`PROBE_WORK`]; 0: none).
+    pub probe_work: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -686,6 +689,7 @@ mod tests {
             jobs: 1,
             lead: DEFAULT_LEAD,
             ground_cap: DEFAULT_GROUND_CAP,
+            probe_work: PROBE_WORK,
         };
         let stop = AtomicBool::new(false);
         let mut d = Driver {
@@ -861,6 +865,7 @@ mod tests {
             jobs,
             lead: RULE_TEST_LEAD,
             ground_cap: DEFAULT_GROUND_CAP,
+            probe_work: PROBE_WORK,
         }
     }
 
