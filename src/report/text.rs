@@ -574,6 +574,30 @@ pub fn outcome(program: &Program, o: &Outcome, bounds: &str, replay: &str) -> St
             s.timesteps, s.memo_hits
         );
     }
+    if s.ground_atoms > 0 {
+        let _ = writeln!(
+            out,
+            "exact model: {} ground tuples, {} rule instances, {} variables, {} clauses; {}, {} not replayed as violations",
+            s.ground_atoms,
+            s.ground_instances,
+            s.vars,
+            s.clauses,
+            super::count(s.solver_calls, "solver call", "solver calls"),
+            s.spurious
+        );
+    }
+    if s.decided_by_probe {
+        let _ = writeln!(
+            out,
+            "decided by the short exhaustive probe that runs before the exact model is built"
+        );
+    }
+    if let Some(why) = &s.fallback {
+        let _ = writeln!(
+            out,
+            "decided by the exhaustive referee: the exact model is not available for this spec ({why})"
+        );
+    }
     out
 }
 

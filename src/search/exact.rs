@@ -912,6 +912,9 @@ fn candidate(d: &mut Driver, m: &mut Model, bound: Option<usize>) -> Result<Cand
     d.stats.solve_time += t0.elapsed();
     d.stats.solver_calls += 1;
     record_size(d, m);
+    if std::env::var_os("LDFI_DEBUG_SOLVE").is_some() {
+        eprintln!("solve bound {bound:?}: {sat:?} in {:?}", t0.elapsed());
+    }
     match sat {
         None => {
             d.budget = Some("the SAT solver gave up".into());
