@@ -30,9 +30,8 @@
 //! `LDFI_POP_N` (generated programs, default 2000), `LDFI_POP_SEED` (first seed, default 0),
 //! `LDFI_POP_TIMEOUT` (seconds per search, default 10), `LDFI_POP_SPECS=0` / `LDFI_POP_GEN=0`
 //! (skip a population), `LDFI_POP_FILTER` (only spec cases whose label contains it),
-//! `LDFI_POP_JOBS` (workers of the measured strategy), `LDFI_POP_STRATEGY` (`auto`, `ldfi`),
+//! `LDFI_POP_STRATEGY` (the measured strategy, default `ldfi`),
 //! `LDFI_POP_REPEATS` (runs of a fast search, the fastest kept; default 5),
-//! `LDFI_POP_LEAD` (`auto`'s lead in work units; default `search::DEFAULT_LEAD`),
 //! `LDFI_POP_DUMP=DIR` (write each generated program to `DIR/gen-SEED.ded`, its first line
 //! the `ldfi check` bounds of its case, to reproduce it from the command line).
 //! Prints Markdown to stdout, progress to stderr, and JSON to `target/bench-population.json`.
@@ -71,9 +70,6 @@ struct Opts {
     specs: bool,
     generated: bool,
     filter: Option<String>,
-    /// Workers of the measured strategy (`LDFI_POP_JOBS`, default: the machine's cores, as
-    /// `ldfi check`); exhaustive always runs on one.
-    jobs: usize,
     /// `LDFI_POP_DUMP`: a directory to write each generated program to, with its bounds.
     dump: Option<PathBuf>,
 }
@@ -93,7 +89,6 @@ fn opts() -> Opts {
         specs: env_or("LDFI_POP_SPECS", 1u8) != 0,
         generated: env_or("LDFI_POP_GEN", 1u8) != 0,
         filter: std::env::var("LDFI_POP_FILTER").ok(),
-        jobs: env_or("LDFI_POP_JOBS", ldfi::app::default_jobs()),
         dump: std::env::var_os("LDFI_POP_DUMP").map(PathBuf::from),
     }
 }
@@ -244,14 +239,13 @@ fn compare(
     label: String,
     program: &Program,
     base: &SearchParams,
-    jobs: usize,
 ) -> Result<Case, String> {
     eprint!("{label}: ");
     let strategy = std::env::var("LDFI_POP_STRATEGY")
         .ok()
         .and_then(|s| Strategy::parse(&s))
-        .unwrap_or(Strategy::Auto);
-    let ldfi = timed_search(program, &SearchParams { strategy, jobs, ..base.clone() })?;
+        .unwrap_or(Strategy::Ldfi);
+    let ldfi = timed_search(program, &SearchParams { strategy, ..base.clone() })?;
     eprint!("ldfi {} | ", cell(&ldfi));
     let ex =
         timed_search(program, &SearchParams { strategy: Strategy::Exhaustive, ..base.clone() })?;
@@ -285,10 +279,7 @@ fn base_params(
         timeout: Some(timeout),
         seed: 0,
         all: false,
-        negative_support: true,
         tuple_cap: ldfi::eval::DEFAULT_TUPLE_CAP,
-        jobs: 1,
-        lead: env_or("LDFI_POP_LEAD", ldfi::search::DEFAULT_LEAD),
         ground_cap: ldfi::search::DEFAULT_GROUND_CAP,
         probe_work: ldfi::search::PROBE_WORK,
     }
@@ -357,7 +348,7 @@ fn spec_cases(root: &Path, o: &Opts, errors: &mut Vec<String>) -> Vec<Case> {
                 continue;
             }
             let base = base_params(p.eot, p.eff, p.crashes, p.nodes.clone(), o.timeout);
-            match compare("specs", label, &p.program, &base, o.jobs) {
+            match compare("specs", label, &p.program, &base) {
                 Ok(c) => out.push(c),
                 Err(e) => errors.push(format!("{rel}:{line}: {e}")),
             }
@@ -404,7 +395,7 @@ fn generated_cases(o: &Opts, errors: &mut Vec<String>) -> (Vec<Case>, u64) {
             }
         }
         let base = base_params(eot, eff, crashes, nodes, o.timeout);
-        match compare("generated", label, &program, &base, o.jobs) {
+        match compare("generated", label, &program, &base) {
             Ok(c) => out.push(c),
             Err(e) => errors.push(format!("gen seed {seed}: {e}")),
         }
@@ -536,8 +527,9 @@ fn timed_json(t: &Timed) -> Value {
         "firings": t.outcome.stats.firings,
         "timesteps": t.outcome.stats.timesteps,
         "memo_hits": t.outcome.stats.memo_hits,
-        "encoding_ops": t.outcome.stats.encoding_ops,
-        "solver_work": t.outcome.stats.solver_work,
+        "ground_atoms": t.outcome.stats.ground_atoms,
+        "clauses": t.outcome.stats.clauses,
+        "solver_calls": t.outcome.stats.solver_calls,
         "wall_s": t.wall.as_secs_f64(),
         "eval_s": t.outcome.stats.eval_time.as_secs_f64(),
         "lineage_s": t.outcome.stats.lineage_time.as_secs_f64(),

@@ -200,11 +200,8 @@ fn main() {
                 continue;
             }
         };
-        let base = SearchParams {
-            timeout: Some(opts.timeout),
-            jobs: opts.jobs,
-            ..prep.search_params(Strategy::Ldfi)
-        };
+        let base =
+            SearchParams { timeout: Some(opts.timeout), ..prep.search_params(Strategy::Ldfi) };
         let run =
             |p: &SearchParams| search::search(&prep.program, p, None).expect("evaluation error");
 

@@ -54,10 +54,7 @@ impl Prepared {
             timeout: None,
             seed: 0,
             all: false,
-            negative_support: true,
             tuple_cap: crate::eval::DEFAULT_TUPLE_CAP,
-            jobs: 1,
-            lead: crate::search::DEFAULT_LEAD,
             ground_cap: crate::search::DEFAULT_GROUND_CAP,
             probe_work: crate::search::PROBE_WORK,
         }
@@ -604,11 +601,9 @@ pub fn search_params(p: &Prepared, strategy: Strategy, args: &CheckArgs) -> Sear
         timeout: args.timeout,
         seed: args.seed.unwrap_or(0),
         all: args.all,
-        negative_support: !args.no_negative_support,
         tuple_cap: args.tuple_cap,
         ground_cap: args.ground_cap,
         probe_work: args.probe_work,
-        jobs: args.jobs.unwrap_or_else(default_jobs).max(1),
         ..p.search_params(strategy)
     }
 }
@@ -621,9 +616,7 @@ pub fn default_jobs() -> usize {
 fn strategy_of(args: &CheckArgs, header: Option<&HeaderConfig>) -> Result<Strategy, String> {
     if let Some(s) = args.strategy {
         return Ok(match s {
-            crate::cli::Strategy::Auto => Strategy::Auto,
             crate::cli::Strategy::Ldfi => Strategy::Ldfi,
-            crate::cli::Strategy::Learn => Strategy::Learn,
             crate::cli::Strategy::Random => Strategy::Random,
             crate::cli::Strategy::Exhaustive => Strategy::Exhaustive,
         });
@@ -791,49 +784,6 @@ fn check_one(
         );
         let replay = format!("ldfi run {} -t {} -f {}", p.files.join(" "), p.eot, p.eff);
         print!("{}", report::text::outcome(&p.program, &outcome, &p.bounds_text(), &replay));
-        if let Some(r) = &outcome.race {
-            let plural = if r.other_executions == 1 { "" } else { "s" };
-            if r.by_lead {
-                println!(
-                    "decided by {} (within the lead it has alone, before {} started: on searches this small, running both costs more than it saves)",
-                    r.decided_by.name(),
-                    r.other.name()
-                );
-            } else if outcome.verdict == search::Verdict::FaultFreeViolation
-                || (outcome.stats.executions == 1 && r.work.1 == 0 && !r.by_floor)
-            {
-                println!(
-                    "decided by {} (by the failure-free run, where both strategies begin)",
-                    r.decided_by.name()
-                );
-            } else if r.by_floor && r.other_executions == 0 {
-                println!(
-                    "decided by {} (it certified with less work than {} can: one run to EOT per crash choice already costs more)",
-                    r.decided_by.name(),
-                    r.other.name()
-                );
-            } else if r.by_floor {
-                println!(
-                    "decided by {} (it certified with less work than {} can: after {} execution{plural}, one run to EOT per crash choice left already cost more)",
-                    r.decided_by.name(),
-                    r.other.name(),
-                    r.other_executions
-                );
-            } else if r.work.1 == 0 {
-                println!(
-                    "decided by {} (with less work than {} needs for any verdict, so it did not start)",
-                    r.decided_by.name(),
-                    r.other.name()
-                );
-            } else {
-                println!(
-                    "decided by {} (with less work than {}, which had done {} execution{plural} by then)",
-                    r.decided_by.name(),
-                    r.other.name(),
-                    r.other_executions
-                );
-            }
-        }
         println!(
             "pre: {} tuple{} at EOT in the failure-free run",
             vac.pre_at_eot,

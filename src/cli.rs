@@ -120,14 +120,12 @@ pub enum Format {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum Strategy {
-    /// The lineage-learning search and exhaustive taking turns by deterministic work.
-    Auto,
     /// One exact SAT model of every run within the bounds (the lineage of every run at
-    /// once), solved smallest counterexample first; every model is replayed.
+    /// once), solved smallest counterexample first; every model is replayed. `auto`, the
+    /// default of earlier versions, is another name for it.
     #[default]
+    #[value(alias = "auto")]
     Ldfi,
-    /// The lineage-learning loop: hypotheses from the lineage of good runs.
-    Learn,
     /// Seeded random fault scenarios (a baseline).
     Random,
     /// Every distinct effective fault scenario (the referee).
@@ -159,14 +157,15 @@ pub struct CheckArgs {
     /// Keep searching after the first counterexample and report all of them.
     #[arg(long)]
     pub all: bool,
-    /// Worker threads (default: the machine's cores). With `auto` and two or more, ldfi
-    /// and the exhaustive search run at once; the output is the same for any N.
-    #[arg(long, value_name = "N")]
+    /// Accepted for scripts written for earlier versions; no effect (every search is
+    /// sequential).
+    #[arg(long, value_name = "N", hide = true)]
     pub jobs: Option<usize>,
     #[command(flatten)]
     pub output: OutputArgs,
-    /// Ignore negative support (faster, may miss bugs hidden behind `notin`).
-    #[arg(long)]
+    /// Accepted for scripts written for earlier versions (and Molly's); no effect: the
+    /// exact model always accounts for `notin`.
+    #[arg(long, hide = true)]
     pub no_negative_support: bool,
     /// Error out when one timestep holds more tuples than this (runaway rules).
     #[arg(long, value_name = "N", default_value_t = crate::eval::DEFAULT_TUPLE_CAP)]

@@ -35,10 +35,7 @@ fn params(b: &Bounds, strategy: Strategy, max_runs: u64, timeout: Duration) -> S
         timeout: Some(timeout),
         seed: 0,
         all: false,
-        negative_support: true,
         tuple_cap: eval::DEFAULT_TUPLE_CAP,
-        jobs: 1,
-        lead: ldfi::search::DEFAULT_LEAD,
         ground_cap: ldfi::search::DEFAULT_GROUND_CAP,
         probe_work: ldfi::search::PROBE_WORK,
     }

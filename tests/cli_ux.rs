@@ -257,16 +257,13 @@ fn a_closed_stdout_pipe_ends_quietly() {
     assert_ne!(status.code(), Some(101), "exit code 101 is a panic");
 }
 
-/// `auto` says which strategy decided and why, also when the other never started, and the
-/// counterexample it reports is explained whichever strategy found it.
+/// `check` says what decided (the exact model, or the exhaustive probe before it) with the
+/// model's size, `auto` (the old default) is accepted as `ldfi`, and the counterexample is
+/// explained whoever found it.
 #[test]
-fn auto_says_who_decided_and_explains_the_counterexample() {
-    let ffv = ldfi(&["check", "specs/services/web_tiers.ded", "-t", "6", "-f", "0", "-c", "0"]);
-    assert_eq!(ffv.status.code(), Some(1), "{}", stderr(&ffv));
-    assert!(stdout(&ffv).contains("by the failure-free run, where both strategies begin"));
-    // A search ldfi finishes within its lead: exhaustive never starts. One message, sent
-    // once: omitting it loses `got("b")`, which ldfi's first hypothesis finds.
-    let dir = scratch("auto-lead");
+fn check_says_what_decided_and_explains_the_counterexample() {
+    // One message, sent once: omitting it loses `got("b")`.
+    let dir = scratch("exact-decides");
     let tiny = write(
         &dir,
         "tiny.ded",
@@ -274,21 +271,22 @@ fn auto_says_who_decided_and_explains_the_counterexample() {
          got(M)@async :- src(N), link(N, M);\ngot(N)@next :- got(N);\n\
          pre(M) :- link(_, M);\npost(M) :- got(M);\n",
     );
-    let small = ldfi(&["check", &tiny, "-t", "3", "-f", "2", "-c", "0"]);
-    let out = stdout(&small);
-    assert_eq!(small.status.code(), Some(1), "{}", stderr(&small));
-    assert!(out.contains("COUNTEREXAMPLE"), "{out}");
-    assert!(out.contains("decided by ldfi (within the lead it has alone"), "{out}");
+    // Without the probe, the exact model finds it: one solve for a model, one to show
+    // nothing smaller exists is not needed for a single fault.
+    let exact = ldfi(&["check", &tiny, "-t", "3", "-f", "2", "-c", "0", "--probe-work", "0"]);
+    let out = stdout(&exact);
+    assert_eq!(exact.status.code(), Some(1), "{}", stderr(&exact));
+    assert!(out.contains("COUNTEREXAMPLE within eot=3 eff=2 crashes=0 nodes=a, b: omit a->b@1"));
+    assert!(out.contains("exact model: "), "{out}");
+    assert!(out.contains("1 solver call, 0 not replayed"), "{out}");
     assert!(out.contains("why post("), "{out}");
-    // A failure-free run too large for ldfi to finish within its lead (EOT 100: the run
-    // has more firings than the lead allows), and an exhaustive search that finishes below
-    // ldfi's floor (its second run, omitting one message, is the counterexample).
-    let classic = "specs/broadcast/classic.ded";
-    let below = ldfi(&["check", classic, "-t", "100", "-f", "3", "-c", "0"]);
-    let out = stdout(&below);
-    assert_eq!(below.status.code(), Some(1), "{}", stderr(&below));
-    assert!(out.contains("decided by exhaustive (with less work than ldfi needs"), "{out}");
-    assert!(out.contains("why post("), "the exhaustive counterexample is explained: {out}");
+    // With the default probe, the exhaustive search meets it at its second leaf.
+    let probed = ldfi(&["check", &tiny, "-t", "3", "-f", "2", "-c", "0", "--strategy", "auto"]);
+    let out = stdout(&probed);
+    assert_eq!(probed.status.code(), Some(1), "{}", stderr(&probed));
+    assert!(out.contains("strategy ldfi"), "{out}");
+    assert!(out.contains("decided by the short exhaustive probe"), "{out}");
+    assert!(out.contains("why post("), "the probe's counterexample is explained: {out}");
     let exhaustive =
         ldfi(&["check", RETRY, "-t", "4", "-f", "2", "-c", "1", "--strategy", "exhaustive"]);
     assert!(stdout(&exhaustive).contains("why post("), "{}", stdout(&exhaustive));

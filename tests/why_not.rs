@@ -216,7 +216,6 @@ fn html_report_shows_the_why_not_tree_and_its_graph() {
         "2",
         "-c",
         "1",
-        // The counterexample ldfi finds first (auto may let exhaustive find another).
         "--strategy",
         "ldfi",
         "--report",

@@ -320,7 +320,7 @@ pub fn run(program: &Program, params: &RunParams, scenario: &Scenario) -> Result
 }
 
 /// Every tuple that can exist at each timestep in *any* run of the program within the bounds
-/// (an over-approximation of all fault scenarios at once, used to prune the search): every
+/// (an over-approximation of all fault scenarios at once; [`ground`] tightens it): every
 /// message is delivered, every crash tuple a scenario could supply is present (when a rule
 /// reads `crash` positively, see [`over_holds_crashes`]; otherwise none is), `notin`
 /// always succeeds, a `count` takes every value from 1 to its group's size and a `min` or
@@ -336,42 +336,25 @@ pub fn possible(
     cap: usize,
     firing_cap: u64,
 ) -> Option<Run> {
-    possible_counted(program, params, crashes, cap, firing_cap, |_| true).0
-}
-
-/// Whether [`possible`] holds the crash tuples: only when some rule reads `crash`
-/// positively. A `notin crash` succeeds there anyway, and the search asks it about other
-/// relations only (crash tuples are its crash variables), so without such a rule the
-/// N x N x EOT crash tuples of every timestep would be inserted for nothing.
-pub fn over_holds_crashes(program: &Program) -> bool {
-    let crash = program.crash_rel;
-    crash.is_some()
-        && program.rules.iter().any(|r| r.positives.iter().any(|&(rel, _)| Some(rel) == crash))
-}
-
-/// [`possible`], and the rule firings it took (also when it gave up). It also gives up
-/// after a timestep once `go_on`, given the firings so far, says no.
-pub fn possible_counted(
-    program: &Program,
-    params: &RunParams,
-    crashes: bool,
-    cap: usize,
-    firing_cap: u64,
-    go_on: impl Fn(u64) -> bool,
-) -> (Option<Run>, u64) {
     let params = RunParams { lineage: false, tuple_cap: cap, ..params.clone() };
     let scenario = Scenario::default();
     let mut engine = Engine::new(program, &params, &scenario);
     engine.over = Some(crashes && over_holds_crashes(program));
     engine.firing_cap = firing_cap;
     for t in 1..=params.eot {
-        if engine.step(t).is_err() || !go_on(engine.firings) {
-            return (None, engine.firings);
-        }
+        engine.step(t).ok()?;
     }
-    let run = engine.finish();
-    let firings = run.firings;
-    (Some(run), firings)
+    Some(engine.finish())
+}
+
+/// Whether [`possible`] and [`ground`] hold the crash tuples: only when some rule reads
+/// `crash` positively. A `notin crash` is decided by the crash variables of the exact
+/// model, so without such a rule the N x N x EOT crash tuples of every timestep would be
+/// inserted for nothing.
+pub fn over_holds_crashes(program: &Program) -> bool {
+    let crash = program.crash_rel;
+    crash.is_some()
+        && program.rules.iter().any(|r| r.positives.iter().any(|&(rel, _)| Some(rel) == crash))
 }
 
 /// Most distinct values a `sum` may take across runs when grounding.

@@ -7,7 +7,7 @@ use crate::faults::FaultSet;
 use crate::search::Outcome;
 use serde::Serialize;
 
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Serialize)]
 pub struct Report {
@@ -15,23 +15,15 @@ pub struct Report {
     pub files: Vec<String>,
     pub bounds: Bounds,
     pub strategy: String,
-    /// With strategy `auto`: which strategy reached the verdict (`ldfi` or `exhaustive`),
-    /// and what the other had run by then.
-    pub decided_by: Option<RaceJson>,
+    /// With strategy `ldfi`: what reached the verdict: `exact-model`, `probe` (the short
+    /// exhaustive search before grounding) or `exhaustive` (the exact model is not
+    /// available for the spec: `stats.fallback` says why); null for the other strategies.
+    pub decided_by: Option<String>,
     pub verdict: String,
     pub budget: Option<String>,
     pub counterexamples: Vec<Counterexample>,
     pub runs: Vec<RunJson>,
     pub stats: Stats,
-}
-
-#[derive(Serialize)]
-pub struct RaceJson {
-    pub strategy: String,
-    pub other: String,
-    pub other_executions: u64,
-    pub by_floor: bool,
-    pub by_lead: bool,
 }
 
 #[derive(Serialize)]
@@ -96,12 +88,17 @@ pub struct Stats {
     pub timesteps: u64,
     /// Branches cut by memoization (exhaustive strategy; 0 for the others).
     pub memo_hits: u64,
-    /// Deterministic work units (about one rule firing each) the search spent; `auto`
-    /// alternates its two strategies on this clock.
+    /// Deterministic work units (about one rule firing each) evaluation spent.
     pub work: u64,
-    /// ldfi: encoding operations and SAT solver work (in work units) so far.
-    pub encoding_ops: u64,
-    pub solver_work: u64,
+    /// ldfi: the exact model's ground tuples, rule instances and variables (its clauses
+    /// are `clauses`), the solver calls, and the models whose replay did not violate.
+    pub ground_atoms: u64,
+    pub ground_instances: u64,
+    pub vars: u64,
+    pub solver_calls: u64,
+    pub spurious: u64,
+    /// ldfi: why the exact model was not available, when the exhaustive referee decided.
+    pub fallback: Option<String>,
 }
 
 pub fn messages(program: &Program, run: &Run) -> Vec<MessageJson> {
@@ -168,12 +165,15 @@ pub fn report(
         files: files.to_vec(),
         bounds,
         strategy: strategy.to_string(),
-        decided_by: o.race.as_ref().map(|r| RaceJson {
-            strategy: r.decided_by.name().to_string(),
-            other: r.other.name().to_string(),
-            other_executions: r.other_executions,
-            by_floor: r.by_floor,
-            by_lead: r.by_lead,
+        decided_by: (strategy == "ldfi").then(|| {
+            if o.stats.decided_by_probe {
+                "probe"
+            } else if o.stats.fallback.is_some() {
+                "exhaustive"
+            } else {
+                "exact-model"
+            }
+            .to_string()
         }),
         verdict: o.verdict.name().to_string(),
         budget: o.budget.clone(),
@@ -201,8 +201,12 @@ pub fn report(
             timesteps: o.stats.timesteps,
             memo_hits: o.stats.memo_hits,
             work: o.stats.work,
-            encoding_ops: o.stats.encoding_ops,
-            solver_work: o.stats.solver_work,
+            ground_atoms: o.stats.ground_atoms,
+            ground_instances: o.stats.ground_instances,
+            vars: o.stats.vars,
+            solver_calls: o.stats.solver_calls,
+            spurious: o.stats.spurious,
+            fallback: o.stats.fallback.clone(),
         },
     }
 }

@@ -32,7 +32,6 @@ use super::*;
 use crate::analysis::ir::RuleId;
 use crate::eval::{GroundAgg, Source, TupleId};
 use crate::syntax::ast::{AggKind, HeadAnn};
-use encode::Backend;
 use rustsat::encodings::card::{BoundUpper, BoundUpperIncremental, Totalizer};
 use rustsat::instances::{BasicVarManager, Cnf, ManageVars};
 use rustsat::solvers::{Solve, SolveIncremental, SolverResult};
@@ -97,6 +96,28 @@ pub struct GroundSize {
     pub clauses: u64,
 }
 
+/// An aggregate group's key: (rule, timestep, sender for `@async` heads, group values).
+type AggKey = (RuleId, u32, Value, Box<[Value]>);
+
+/// One firing of the ground program, copied out of the lineage.
+struct GroundFiring {
+    source: Source,
+    body: Vec<TupleId>,
+    negs: Vec<u32>,
+    msg: Option<u32>,
+}
+
+impl GroundFiring {
+    fn of(lineage: &eval::Lineage, f: &eval::Firing) -> GroundFiring {
+        GroundFiring {
+            source: f.source,
+            body: lineage.body_of(f).to_vec(),
+            negs: lineage.neg_ids(f).to_vec(),
+            msg: f.msg,
+        }
+    }
+}
+
 /// The exact model of every run, and the solver holding it.
 pub(super) struct Model<'p> {
     program: &'p Program,
@@ -108,7 +129,7 @@ pub(super) struct Model<'p> {
     over: Run,
     aggs: Vec<GroundAgg>,
     /// (rule, timestep, sender for `@async` heads, group values) → index in `aggs`.
-    agg_index: FxHashMap<(RuleId, u32, Value, Box<[Value]>), usize>,
+    agg_index: FxHashMap<AggKey, usize>,
     agg_enc: FxHashMap<usize, AggEnc>,
     solver: Backend,
     vm: BasicVarManager,
@@ -437,48 +458,51 @@ impl<'p> Model<'p> {
     /// The literal of a ground tuple from its instances.
     fn definition(&mut self, id: TupleId) -> Result<B, Unsupported> {
         let lineage = self.over.lineage.as_ref().expect("grounding records lineage");
-        let firings: Vec<(Source, Vec<TupleId>, Vec<u32>, Option<u32>)> = lineage
-            .firings_of(id)
-            .map(|f| (f.source, lineage.body_of(f).to_vec(), lineage.neg_ids(f).to_vec(), f.msg))
-            .collect();
-        let rec = self.over.tuples.rec(id);
-        let (rel, time, vals) = (rec.rel, rec.time, rec.vals.clone());
+        let firings: Vec<GroundFiring> =
+            lineage.firings_of(id).map(|f| GroundFiring::of(lineage, f)).collect();
         let mut instances = Vec::with_capacity(firings.len());
-        for (source, body, negs, msg) in firings {
-            let inst = match source {
-                Source::Fact => return Ok(B::T),
-                Source::Crash => match (vals.get(1), vals.get(2)) {
-                    (Some(Value::Sym(c)), Some(Value::Int(t))) => u32::try_from(*t)
-                        .ok()
-                        .and_then(|t| self.crash.get(&(*c, t)))
-                        .map_or(B::F, |&l| B::L(l)),
-                    _ => B::F,
-                },
-                Source::Rule(r) if self.program.rules[r as usize].agg.is_some() => {
-                    self.agg_instance(r, rel, time, &vals, msg)?
-                }
-                Source::Rule(r) => {
-                    self.size.instances += 1;
-                    let fire = self.fire_time(r, time);
-                    let mut lits: Vec<B> = body.iter().map(|&b| self.lit_of(b)).collect();
-                    for n in negs {
-                        let m = self.matches(n, fire);
-                        lits.push(!m);
-                    }
-                    if let Some(msg) = msg {
-                        let m = &self.over.messages[msg as usize];
-                        let (from, to, st) = (m.from, m.to, m.send_time);
-                        lits.push(self.delivered(from, to, st));
-                    }
-                    self.and(&lits)
-                }
-            };
+        for f in firings {
+            self.size.instances += 1;
+            let inst = self.firing(id, &f)?;
             if inst == B::T {
                 return Ok(B::T);
             }
             instances.push(inst);
         }
         Ok(self.or(&instances))
+    }
+
+    /// The literal of one firing of ground tuple `id`.
+    fn firing(&mut self, id: TupleId, f: &GroundFiring) -> Result<B, Unsupported> {
+        let rec = self.over.tuples.rec(id);
+        let (rel, time, vals) = (rec.rel, rec.time, rec.vals.clone());
+        Ok(match f.source {
+            Source::Fact => B::T,
+            Source::Crash => match (vals.get(1), vals.get(2)) {
+                (Some(Value::Sym(c)), Some(Value::Int(t))) => u32::try_from(*t)
+                    .ok()
+                    .and_then(|t| self.crash.get(&(*c, t)))
+                    .map_or(B::F, |&l| B::L(l)),
+                _ => B::F,
+            },
+            Source::Rule(r) if self.program.rules[r as usize].agg.is_some() => {
+                self.agg_instance(r, rel, time, &vals, f.msg)?
+            }
+            Source::Rule(r) => {
+                let fire = self.fire_time(r, time);
+                let mut lits: Vec<B> = f.body.iter().map(|&b| self.lit_of(b)).collect();
+                for &n in &f.negs {
+                    let m = self.matches(n, fire);
+                    lits.push(!m);
+                }
+                if let Some(msg) = f.msg {
+                    let m = &self.over.messages[msg as usize];
+                    let (from, to, st) = (m.from, m.to, m.send_time);
+                    lits.push(self.delivered(from, to, st));
+                }
+                self.and(&lits)
+            }
+        })
     }
 
     /// An instance of an aggregate rule's head: its group's aggregate takes the head's value
@@ -579,18 +603,17 @@ impl<'p> Model<'p> {
     fn encode_group(&mut self, g: usize) -> Result<AggEnc, Unsupported> {
         let fire = self.aggs[g].time;
         let n = self.aggs[g].values.len();
-        let rows: Vec<(u32, Box<[TupleId]>, Box<[u32]>)> =
-            self.aggs[g].rows.iter().map(|r| (r.binding, r.body.clone(), r.negs.clone())).collect();
+        let rows = self.aggs[g].rows.clone();
         let mut per_binding: Vec<Vec<B>> = vec![Vec::new(); n];
-        for (binding, body, negs) in rows {
+        for row in rows {
             self.size.instances += 1;
-            let mut lits: Vec<B> = body.iter().map(|&b| self.lit_of(b)).collect();
-            for &neg in negs.iter() {
+            let mut lits: Vec<B> = row.body.iter().map(|&b| self.lit_of(b)).collect();
+            for &neg in row.negs.iter() {
                 let m = self.matches(neg, fire);
                 lits.push(!m);
             }
             let inst = self.and(&lits);
-            per_binding[binding as usize].push(inst);
+            per_binding[row.binding as usize].push(inst);
         }
         let bindings: Vec<B> = per_binding.iter().map(|insts| self.or(insts)).collect();
         Ok(match self.agg_kind(g) {
@@ -776,31 +799,12 @@ impl<'p> Model<'p> {
                 if body.iter().any(|b| set.contains(b)) {
                     continue;
                 }
-                firings.push((id, f.source, body.to_vec(), lineage.neg_ids(f).to_vec(), f.msg));
+                firings.push((id, GroundFiring::of(lineage, f)));
             }
         }
-        for (id, source, body, negs, msg) in firings {
-            let time = self.over.tuples.rec(id).time;
-            let inst = match source {
-                Source::Rule(r) if program.rules[r as usize].agg.is_none() => {
-                    let fire = self.fire_time(r, time);
-                    let mut lits: Vec<B> = body.iter().map(|&b| self.lit_of(b)).collect();
-                    for neg in negs {
-                        let m = self.matches(neg, fire);
-                        lits.push(!m);
-                    }
-                    if let Some(msg) = msg {
-                        let m = &self.over.messages[msg as usize];
-                        let (from, to, st) = (m.from, m.to, m.send_time);
-                        lits.push(self.delivered(from, to, st));
-                    }
-                    self.and(&lits)
-                }
-                // Facts, crash tuples and aggregates never take part in a positive loop of
-                // one timestep; their definitions stand as they are.
-                _ => B::T,
-            };
-            external.push(inst);
+        for (id, f) in firings {
+            // The firing's literal was built with the model (an error then was fatal).
+            external.push(self.firing(id, &f).unwrap_or(B::T));
         }
         for &id in &unfounded {
             let a = self.lit_of(id);
@@ -883,10 +887,10 @@ pub(super) fn exact(d: &mut Driver) -> Result<bool, EvalError> {
             Candidate::Violation(run, eff) => {
                 let size = eff.omissions.len() + eff.crashes.len();
                 if size <= 1 {
-                    d.found(run);
+                    d.found(*run);
                     return Ok(true);
                 }
-                best = Some(run);
+                best = Some(*run);
                 bound = Some(size - 1);
             }
         }
@@ -902,7 +906,7 @@ enum Candidate {
     /// A model the real run does not follow, now excluded.
     Spurious,
     /// A real counterexample: its replayed run (of its effective fault set) and that set.
-    Violation(Run, Scenario),
+    Violation(Box<Run>, Scenario),
 }
 
 /// Solve within `bound` faults and replay the model's fault set.
@@ -938,7 +942,7 @@ fn candidate(d: &mut Driver, m: &mut Model, bound: Option<usize>) -> Result<Cand
     }
     let eff = exhaustive::effective(&run);
     let run = if eff == run.scenario { run } else { d.run(&eff, false)? };
-    Ok(Candidate::Violation(run, eff))
+    Ok(Candidate::Violation(Box::new(run), eff))
 }
 
 /// `--all`: every minimal counterexample (no proper subset of its faults violates), smallest
@@ -955,7 +959,7 @@ fn all_minimal(d: &mut Driver, m: &mut Model) -> Result<bool, EvalError> {
             Candidate::Spurious => {}
             Candidate::Violation(run, eff) => {
                 m.block(&eff);
-                if d.found(run) {
+                if d.found(*run) {
                     return Ok(true);
                 }
             }

@@ -173,10 +173,7 @@ pub(super) fn exhaustive_with(d: &mut Driver, memoize: bool) -> Result<bool, Eva
         RunParams { eot: p.eot, nodes: p.nodes.clone(), lineage: false, tuple_cap: p.tuple_cap };
     let mut memo = Memo::default();
     let choices = crash_choices(&p.nodes, p.eot, p.crashes);
-    let choices_len = choices.len();
-    for (i, crashes) in choices.into_iter().enumerate() {
-        let not_started = (choices_len - i - 1) as u64;
-        d.left = Some(Left { not_started, choice_began: d.stats.timesteps });
+    for crashes in choices {
         let s = Scenario { omissions: Default::default(), crashes };
         let stepper = Stepper::new(d.program, &run_params, &s);
         memo.clear();

@@ -9,7 +9,7 @@
 //! blocked in turn. This is a minimal hitting-set enumeration; the call graphs make the
 //! encoding much simpler than Datalog lineage.
 
-use crate::search::encode::Backend;
+use crate::search::Backend;
 use rustsat::encodings::card::{BoundUpper, Totalizer};
 use rustsat::instances::{BasicVarManager, Cnf, ManageVars};
 use rustsat::solvers::{Solve, SolveIncremental, SolverResult};
