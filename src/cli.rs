@@ -176,7 +176,7 @@ pub struct CheckArgs {
     pub ground_cap: u64,
     /// Work units (about one rule firing each) of exhaustive search `ldfi` tries before it
     /// grounds its model (0: none).
-    #[arg(long, value_name = "N", default_value_t = crate::search::PROBE_WORK, hide = true)]
+    #[arg(long, value_name = "N", default_value_t = crate::search::PROBE_WORK)]
     pub probe_work: u64,
 }
 

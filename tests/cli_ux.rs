@@ -150,7 +150,7 @@ fn errors_with_format_json_are_json_on_stdout() {
     let out = ldfi(&["check", "tests/broken/syntax_missing_semicolon.ded", "--format", "json"]);
     assert_eq!(out.status.code(), Some(2));
     let j = json(&out);
-    assert_eq!(j["schema_version"], 1);
+    assert_eq!(j["schema_version"], 2);
     assert!(j["error"].as_str().unwrap().contains("unexpected"), "{j}");
     assert_eq!(j["diagnostics"][0]["location"]["line"], 4);
     let out = ldfi(&["run", RETRY, "--crash", "s@9", "--format", "json"]);

@@ -5,11 +5,12 @@
 //!
 //! For each seed: both searches reach the same verdict, and every counterexample lies within
 //! the bounds and violates the invariant when its scenario is replayed without lineage.
-//! `LDFI_SHAPES_CASES` sets the number of cases (default 1500, about 30 s in release on two
-//! cores), `LDFI_PROPTEST_SEED` the first seed (default 0). With `LDFI_SHAPES_VERBOSE` set,
-//! every case prints a line: its seed, shape, bounds, verdict and the time of each search.
-//! A failing case prints its program with a `// ldfi:` header line, ready to save as a `.ded`
-//! file and rerun with `ldfi check` (or add to `tests/regressions/`).
+//! `LDFI_SHAPES_CASES` sets the number of cases (default 1500, 30-40 s in release on two
+//! cores, mostly the referee), `LDFI_PROPTEST_SEED` the first seed (default 0). With
+//! `LDFI_SHAPES_VERBOSE` set, every case prints a line: its seed, shape, bounds, verdict and
+//! the time of each search. A failing case prints its program under a `// ldfi:` header line
+//! (bounds and the referee's verdict as `expect=`), ready to save as a `.ded` file and rerun
+//! with `ldfi test FILE` (or add to `tests/regressions/`).
 
 #[path = "common/shapes.rs"]
 mod shapes;

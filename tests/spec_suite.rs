@@ -112,7 +112,7 @@ fn json_output_has_the_schema_version_and_is_deterministic() {
     let (code, a) = ldfi(&args);
     assert_eq!(code, 1);
     let v: serde_json::Value = serde_json::from_str(&a).expect("valid JSON");
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
     assert_eq!(v["verdict"], "counterexample");
     assert!(v["counterexamples"][0]["faults"].as_array().is_some_and(|f| !f.is_empty()));
     let (_, b) = ldfi(&args);

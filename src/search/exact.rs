@@ -145,6 +145,9 @@ pub(super) struct Model<'p> {
     /// Hash-consed conjunctions (sorted literals → their variable).
     ands: FxHashMap<Box<[Lit]>, Lit>,
     tot: Option<Totalizer>,
+    /// While building: per channel and send time, "a message is sent" of each message that
+    /// can go on it (an omission is only worth choosing where one is).
+    sent: Option<BTreeMap<(Sym, Sym, u32), Vec<B>>>,
     pub size: GroundSize,
 }
 
@@ -214,6 +217,7 @@ impl<'p> Model<'p> {
             negs: FxHashMap::default(),
             ands: FxHashMap::default(),
             tot: None,
+            sent: Some(BTreeMap::new()),
             size: GroundSize { atoms: ntuples as u64, ..GroundSize::default() },
         };
         m.crash_vars(params.crashes).map_err(Ok)?;
@@ -228,6 +232,7 @@ impl<'p> Model<'p> {
             let goal = m.goal();
             m.add(&[goal]);
         }
+        m.effective_faults();
         let mut faults: Vec<Lit> = m.omit.values().copied().collect();
         faults.extend(m.crashed.iter().map(|&(_, l)| l));
         m.tot = Some(faults.into_iter().collect());
@@ -349,6 +354,21 @@ impl<'p> Model<'p> {
         }
         self.crashed = crashed;
         Ok(())
+    }
+
+    /// Only effective fault sets: an omission cuts a message that is sent and that its
+    /// sender's crash does not already lose. Any fault set gives the same run as its
+    /// effective part, so this keeps every run (and the smallest fault set of each) while
+    /// the solver no longer explores omissions that change nothing.
+    fn effective_faults(&mut self) {
+        let sent = self.sent.take().unwrap_or_default();
+        for ((from, to, t), l) in self.omit.clone() {
+            let down = self.down_at(from, t);
+            self.add(&[B::L(!l), !down]);
+            let mut cl = vec![B::L(!l)];
+            cl.extend(sent.get(&(from, to, t)).into_iter().flatten().copied());
+            self.add(&cl);
+        }
     }
 
     fn down_at(&self, n: Sym, t: u32) -> B {
@@ -495,14 +515,28 @@ impl<'p> Model<'p> {
                     let m = self.matches(n, fire);
                     lits.push(!m);
                 }
-                if let Some(msg) = f.msg {
-                    let m = &self.over.messages[msg as usize];
-                    let (from, to, st) = (m.from, m.to, m.send_time);
-                    lits.push(self.delivered(from, to, st));
+                match f.msg {
+                    Some(msg) => {
+                        let sent = self.and(&lits);
+                        self.message(sent, msg)
+                    }
+                    None => self.and(&lits),
                 }
-                self.and(&lits)
             }
         })
+    }
+
+    /// A message is delivered: it is sent (`sent`) and its channel delivers it.
+    fn message(&mut self, sent: B, msg: u32) -> B {
+        let m = &self.over.messages[msg as usize];
+        let (from, to, st) = (m.from, m.to, m.send_time);
+        if let Some(by_channel) = self.sent.as_mut() {
+            if from != to {
+                by_channel.entry((from, to, st)).or_default().push(sent);
+            }
+        }
+        let d = self.delivered(from, to, st);
+        self.and(&[sent, d])
     }
 
     /// An instance of an aggregate rule's head: its group's aggregate takes the head's value
@@ -518,12 +552,9 @@ impl<'p> Model<'p> {
         let rule = &self.program.rules[r as usize];
         let pos = rule.agg.unwrap_or(0);
         let fire = self.fire_time(r, time);
-        let (sender, channel) = match msg {
-            Some(m) => {
-                let m = &self.over.messages[m as usize];
-                (Value::Sym(m.from), Some((m.from, m.to, m.send_time)))
-            }
-            None => (Value::Int(0), None),
+        let sender = match msg {
+            Some(m) => Value::Sym(self.over.messages[m as usize].from),
+            None => Value::Int(0),
         };
         let sender = if rule.ann == HeadAnn::Async { sender } else { Value::Int(0) };
         let group: Box<[Value]> =
@@ -535,13 +566,10 @@ impl<'p> Model<'p> {
             )));
         };
         let value = self.agg_value(g, vals[pos])?;
-        match channel {
-            Some((from, to, st)) => {
-                let d = self.delivered(from, to, st);
-                Ok(self.and(&[value, d]))
-            }
-            None => Ok(value),
-        }
+        Ok(match msg {
+            Some(msg) => self.message(value, msg),
+            None => value,
+        })
     }
 
     /// "The group's aggregate is `v`".
@@ -837,6 +865,10 @@ pub(super) fn exact(d: &mut Driver) -> Result<bool, EvalError> {
         d.work_cap = None;
         d.capped = false;
         if !capped {
+            if let Some(run) = d.counterexamples.pop() {
+                let run = shrink(d, run)?;
+                d.counterexamples.push(run);
+            }
             if done || !d.counterexamples.is_empty() {
                 d.stats.decided_by_probe = true;
                 return Ok(true);
@@ -894,6 +926,37 @@ pub(super) fn exact(d: &mut Driver) -> Result<bool, EvalError> {
                 bound = Some(size - 1);
             }
         }
+    }
+}
+
+/// A counterexample of the exhaustive probe (the first its depth-first order meets, not
+/// always the smallest) with every fault it does not need dropped: while some single fault
+/// can go and the run still violates, it goes. No single fault of the result can be
+/// dropped, though another counterexample may have fewer faults (`--all` lists the
+/// minimal ones, smallest first).
+fn shrink(d: &mut Driver, mut run: Run) -> Result<Run, EvalError> {
+    'again: loop {
+        let s = run.scenario.clone();
+        let mut without: Vec<Scenario> = Vec::new();
+        for o in &s.omissions {
+            let mut t = s.clone();
+            t.omissions.remove(o);
+            without.push(t);
+        }
+        for i in 0..s.crashes.len() {
+            let mut t = s.clone();
+            t.crashes.remove(i);
+            without.push(t);
+        }
+        for t in without {
+            let r = d.run(&t, false)?;
+            if r.is_violation() {
+                let eff = exhaustive::effective(&r);
+                run = if eff == r.scenario { r } else { d.run(&eff, false)? };
+                continue 'again;
+            }
+        }
+        return Ok(run);
     }
 }
 
@@ -974,8 +1037,8 @@ fn all_minimal(d: &mut Driver, m: &mut Model) -> Result<bool, EvalError> {
     }
 }
 
-/// The soundness argument, executable: under the fault set of `scenario`, the real run
-/// satisfies every clause of the model (built without its goal, which a good run
+/// The soundness argument, executable: under the effective part of the fault set of
+/// `scenario` (which gives the same run), the real run satisfies every clause of the model (built without its goal, which a good run
 /// falsifies: [`Model::build_with`]). Fixes the fault variables and every ground tuple's
 /// literal to the real run's values and asks the solver whether that is consistent.
 /// Returns a description of the first inconsistency.
@@ -988,6 +1051,10 @@ fn check_run_satisfies_model(
     let program = m.program;
     let real =
         eval::run(program, &run_params(params, false), scenario).map_err(|e| format!("{e:?}"))?;
+    // The model holds effective fault sets only; every fault set gives the same run as its
+    // effective part.
+    let effective = exhaustive::effective(&real);
+    let scenario = &effective;
     let mut assumps = Vec::new();
     for (k, &l) in &m.omit {
         assumps.push(if scenario.omissions.contains(k) { l } else { !l });
