@@ -222,7 +222,17 @@ fn html_report_shows_the_why_not_tree_and_its_graph() {
         d,
     ]);
     assert_eq!(code, 1, "{err}");
-    let page = std::fs::read_to_string(dir.join("run-1.html")).unwrap();
+    // The counterexample's page (pages are numbered by execution).
+    let page = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("run-")))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .find(|page| {
+            page.contains("<title>run #") && page.contains("omit s-&gt;r1@1, crash s@2</title>")
+        })
+        .expect("a page for the counterexample");
     assert!(page.contains("class=\"why-node holds mono\">missing(&quot;r2&quot;, &quot;r1&quot;, &quot;m&quot;)@4 holds"), "{page}");
     assert!(page.contains("FAULT omit s-&gt;r1@1"), "{page}");
     assert!(page.contains("The same path in the lineage of this run"), "{page}");

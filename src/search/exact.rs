@@ -866,7 +866,8 @@ pub(super) fn exact(d: &mut Driver) -> Result<bool, EvalError> {
         d.capped = false;
         if !capped {
             if let Some(run) = d.counterexamples.pop() {
-                let run = shrink(d, run)?;
+                let size = run.scenario.omissions.len() + run.scenario.crashes.len();
+                let run = if size > 1 { shrink(d, run)? } else { run };
                 d.counterexamples.push(run);
             }
             if done || !d.counterexamples.is_empty() {
