@@ -99,6 +99,9 @@ pub struct Stats {
     pub spurious: u64,
     /// ldfi: why the exact model was not available, when the exhaustive referee decided.
     pub fallback: Option<String>,
+    /// ldfi: the counterexample was found, but the solver's budget ran out before it showed
+    /// that none with fewer faults exists.
+    pub minimality_unproven: bool,
 }
 
 pub fn messages(program: &Program, run: &Run) -> Vec<MessageJson> {
@@ -207,6 +210,7 @@ pub fn report(
             solver_calls: o.stats.solver_calls,
             spurious: o.stats.spurious,
             fallback: o.stats.fallback.clone(),
+            minimality_unproven: o.stats.minimality_unproven,
         },
     }
 }

@@ -586,6 +586,12 @@ pub fn outcome(program: &Program, o: &Outcome, bounds: &str, replay: &str) -> St
             s.spurious
         );
     }
+    if s.minimality_unproven {
+        let _ = writeln!(
+            out,
+            "smallest not proven: the solver's budget ran out before it showed that no counterexample has fewer faults than this one"
+        );
+    }
     if s.decided_by_probe {
         let _ = writeln!(
             out,

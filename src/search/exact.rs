@@ -42,9 +42,14 @@ use std::collections::BTreeMap;
 /// instance costs some 60 bytes with its body, and its clauses as much again).
 pub const DEFAULT_GROUND_CAP: u64 = 20_000_000;
 
-/// Work units of exhaustive search tried before grounding: counterexamples a depth-first
-/// search meets at its first leaves cost it less than grounding would (about 15 ms).
-pub const PROBE_WORK: u64 = 50_000;
+/// Work units of exhaustive search tried before grounding, at the least (about 30 ms):
+/// counterexamples a depth-first search meets among its first leaves cost it less than
+/// grounding would.
+pub const PROBE_WORK: u64 = 100_000;
+
+/// The probe's budget is also at least this many failure-free runs' worth of work (a
+/// spec whose runs are dear is dear to ground too).
+pub const PROBE_RUNS: u64 = 64;
 
 /// A literal of the encoding, or a constant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -145,6 +150,8 @@ pub(super) struct Model<'p> {
     /// Hash-consed conjunctions (sorted literals → their variable).
     ands: FxHashMap<Box<[Lit]>, Lit>,
     tot: Option<Totalizer>,
+    /// While building: the clauses, handed to the solver by [`Model::flush`].
+    pending: Option<Vec<rustsat::types::Clause>>,
     /// While building: per channel and send time, "a message is sent" of each message that
     /// can go on it (an omission is only worth choosing where one is).
     sent: Option<BTreeMap<(Sym, Sym, u32), Vec<B>>>,
@@ -217,6 +224,7 @@ impl<'p> Model<'p> {
             negs: FxHashMap::default(),
             ands: FxHashMap::default(),
             tot: None,
+            pending: Some(Vec::new()),
             sent: Some(BTreeMap::new()),
             size: GroundSize { atoms: ntuples as u64, ..GroundSize::default() },
         };
@@ -233,6 +241,7 @@ impl<'p> Model<'p> {
             m.add(&[goal]);
         }
         m.effective_faults();
+        m.flush();
         let mut faults: Vec<Lit> = m.omit.values().copied().collect();
         faults.extend(m.crashed.iter().map(|&(_, l)| l));
         m.tot = Some(faults.into_iter().collect());
@@ -254,8 +263,28 @@ impl<'p> Model<'p> {
                 B::L(l) => cl.add(*l),
             }
         }
+        self.clause(cl);
+    }
+
+    /// Add a clause: to the buffer while the model is being built (see [`Model::flush`]),
+    /// else to the solver.
+    fn clause(&mut self, cl: rustsat::types::Clause) {
         self.size.clauses += 1;
-        let _ = self.solver.add_clause(cl);
+        match self.pending.as_mut() {
+            Some(buffer) => buffer.push(cl),
+            None => {
+                let _ = self.solver.add_clause(cl);
+            }
+        }
+    }
+
+    /// Hand the built model's clauses to the solver. (Branching on the fault variables
+    /// only, with every definition left to unit propagation, was measured and rejected:
+    /// 2x faster on some synod configurations, 3-7x slower on others; BENCHMARKS.md.)
+    fn flush(&mut self) {
+        for cl in self.pending.take().unwrap_or_default() {
+            let _ = self.solver.add_clause(cl);
+        }
     }
 
     fn equiv(&mut self, v: Lit, d: B) {
@@ -343,8 +372,7 @@ impl<'p> Model<'p> {
             let mut cls = Cnf::new();
             let _ = card.encode_ub(crashes as usize..=crashes as usize, &mut cls, &mut self.vm);
             for cl in cls {
-                self.size.clauses += 1;
-                let _ = self.solver.add_clause(cl);
+                self.clause(cl);
             }
             if let Ok(units) = card.enforce_ub(crashes as usize) {
                 for u in units {
@@ -758,7 +786,27 @@ impl<'p> Model<'p> {
         self.add(&cl);
     }
 
-    /// Solve for a model with at most `bound` faults (`None`: any number).
+    /// Stop solves at Ctrl-C and at the deadline.
+    #[cfg(not(feature = "cadical"))]
+    fn set_limits(&mut self, interrupt: &Arc<AtomicBool>, deadline: Option<Instant>) {
+        let cb = self.solver.batsat_mut().cb_mut();
+        cb.interrupt = Some(Arc::clone(interrupt));
+        cb.deadline = deadline;
+    }
+    #[cfg(feature = "cadical")]
+    fn set_limits(&mut self, _interrupt: &Arc<AtomicBool>, _deadline: Option<Instant>) {}
+
+    /// Give the next solves `conflicts` more conflicts at most (`None`: no budget).
+    #[cfg(not(feature = "cadical"))]
+    fn conflict_budget(&mut self, conflicts: Option<u64>) {
+        let cb = self.solver.batsat_mut().cb_mut();
+        cb.max_conflicts = conflicts.map(|c| cb.conflicts + c);
+    }
+    #[cfg(feature = "cadical")]
+    fn conflict_budget(&mut self, _conflicts: Option<u64>) {}
+
+    /// Solve for a model with at most `bound` faults (`None`: any number); `None` when the
+    /// solve was stopped (interrupt, deadline or conflict budget).
     fn solve(&mut self, bound: Option<usize>) -> Option<bool> {
         let mut assumps = Vec::new();
         if let (Some(k), Some(tot)) = (bound, self.tot.as_mut()) {
@@ -859,7 +907,8 @@ pub(super) fn exact(d: &mut Driver) -> Result<bool, EvalError> {
     // A short exhaustive probe first: where a depth-first search meets a counterexample at
     // its first leaves, it is cheaper than grounding.
     if !p.all && p.probe_work > 0 {
-        d.work_cap = Some(d.work() + p.probe_work);
+        let budget = p.probe_work.max(PROBE_RUNS * d.stats.firings);
+        d.work_cap = Some(d.work() + budget);
         let done = exhaustive::exhaustive(d)?;
         let capped = d.capped;
         d.work_cap = None;
@@ -891,6 +940,7 @@ pub(super) fn exact(d: &mut Driver) -> Result<bool, EvalError> {
         }
     };
     record_size(d, &m);
+    m.set_limits(d.stop, p.timeout.map(|t| d.started + t));
     if p.all {
         return all_minimal(d, &mut m);
     }
@@ -909,7 +959,18 @@ pub(super) fn exact(d: &mut Driver) -> Result<bool, EvalError> {
             });
         }
         match candidate(d, &mut m, bound)? {
-            Candidate::GaveUp => return Ok(false),
+            Candidate::GaveUp => {
+                // A counterexample in hand is reported: only its minimality is unproven.
+                if let Some(run) = best {
+                    if !d.out_of_budget() {
+                        d.stats.minimality_unproven = true;
+                    }
+                    d.budget = None;
+                    d.found(run);
+                    return Ok(true);
+                }
+                return Ok(gave_up(d));
+            }
             Candidate::None => {
                 if let Some(run) = best {
                     d.found(run);
@@ -925,6 +986,8 @@ pub(super) fn exact(d: &mut Driver) -> Result<bool, EvalError> {
                 }
                 best = Some(*run);
                 bound = Some(size - 1);
+                // Showing that nothing smaller exists can cost far more than finding it.
+                m.conflict_budget(Some(MINIMIZE_CONFLICTS));
             }
         }
     }
@@ -961,6 +1024,10 @@ fn shrink(d: &mut Driver, mut run: Run) -> Result<Run, EvalError> {
     }
 }
 
+/// Conflicts each solve for a smaller counterexample may take, once one is found: past it,
+/// the counterexample in hand is reported, and the output says its minimality is unproven.
+pub const MINIMIZE_CONFLICTS: u64 = 1_000;
+
 /// What one solve gave.
 enum Candidate {
     /// No model within the bound.
@@ -980,14 +1047,8 @@ fn candidate(d: &mut Driver, m: &mut Model, bound: Option<usize>) -> Result<Cand
     d.stats.solve_time += t0.elapsed();
     d.stats.solver_calls += 1;
     record_size(d, m);
-    if std::env::var_os("LDFI_DEBUG_SOLVE").is_some() {
-        eprintln!("solve bound {bound:?}: {sat:?} in {:?}", t0.elapsed());
-    }
     match sat {
-        None => {
-            d.budget = Some("the SAT solver gave up".into());
-            return Ok(Candidate::GaveUp);
-        }
+        None => return Ok(Candidate::GaveUp),
         Some(false) => return Ok(Candidate::None),
         Some(true) => {}
     }
@@ -1009,6 +1070,15 @@ fn candidate(d: &mut Driver, m: &mut Model, bound: Option<usize>) -> Result<Cand
     Ok(Candidate::Violation(Box::new(run), eff))
 }
 
+/// A solve was stopped: say why (Ctrl-C or `--timeout`, else the solver itself); the
+/// search is not complete.
+fn gave_up(d: &mut Driver) -> bool {
+    if !d.out_of_budget() {
+        d.budget = Some("the SAT solver stopped".into());
+    }
+    false
+}
+
 /// `--all`: every minimal counterexample (no proper subset of its faults violates), smallest
 /// first. Each one found is blocked with all its supersets; the bound grows by one when no
 /// more are within it, until the unbounded model is unsatisfiable.
@@ -1019,7 +1089,7 @@ fn all_minimal(d: &mut Driver, m: &mut Model) -> Result<bool, EvalError> {
             return Ok(false);
         }
         match candidate(d, m, Some(k))? {
-            Candidate::GaveUp => return Ok(false),
+            Candidate::GaveUp => return Ok(gave_up(d)),
             Candidate::Spurious => {}
             Candidate::Violation(run, eff) => {
                 m.block(&eff);
@@ -1028,7 +1098,7 @@ fn all_minimal(d: &mut Driver, m: &mut Model) -> Result<bool, EvalError> {
                 }
             }
             Candidate::None => match candidate(d, m, None)? {
-                Candidate::GaveUp => return Ok(false),
+                Candidate::GaveUp => return Ok(gave_up(d)),
                 Candidate::None => return Ok(true),
                 // Something larger exists: look one size up (the model just found is solved
                 // for again there, or a smaller one first).

@@ -21,14 +21,41 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The SAT solver behind the exact model and the trace mode: pure-Rust BatSat by default,
+/// The SAT solver behind the exact model and the trace mode: pure-Rust BatSat by default
+/// (with [`Limits`], so that Ctrl-C, `--timeout` and conflict budgets stop a solve),
 /// CaDiCaL with the `cadical` feature.
 #[cfg(not(feature = "cadical"))]
-pub type Backend = rustsat_batsat::BasicSolver;
+pub type Backend = rustsat_batsat::Solver<Limits>;
 #[cfg(feature = "cadical")]
 pub type Backend = rustsat_cadical::CaDiCaL<'static, 'static>;
+
+/// What stops a BatSat solve early: an interrupt flag (Ctrl-C), a deadline (`--timeout`)
+/// and a budget of conflicts (deterministic).
+#[derive(Default)]
+pub struct Limits {
+    pub interrupt: Option<Arc<AtomicBool>>,
+    pub deadline: Option<Instant>,
+    /// Conflicts so far (learnt clauses), over every solve.
+    pub conflicts: u64,
+    /// Stop once `conflicts` reaches this.
+    pub max_conflicts: Option<u64>,
+}
+
+impl batsat::Callbacks for Limits {
+    fn on_new_clause(&mut self, _c: &[batsat::Lit], kind: batsat::clause::Kind) {
+        if matches!(kind, batsat::clause::Kind::Learnt) {
+            self.conflicts += 1;
+        }
+    }
+    fn stop(&self) -> bool {
+        self.max_conflicts.is_some_and(|m| self.conflicts >= m)
+            || self.interrupt.as_ref().is_some_and(|i| i.load(Ordering::Relaxed))
+            || self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strategy {
@@ -172,6 +199,9 @@ pub struct Stats {
     pub decided_by_probe: bool,
     /// Why the exact model could not be built, when the exhaustive referee decided instead.
     pub fallback: Option<String>,
+    /// The exact search found a counterexample, but its solver budget ran out before it
+    /// showed that none with fewer faults exists.
+    pub minimality_unproven: bool,
 }
 
 /// The progress callback of a search.
@@ -230,7 +260,7 @@ struct Driver<'p> {
     counterexamples: Vec<Run>,
     budget: Option<String>,
     progress: Option<ProgressFn<'p>>,
-    stop: &'p AtomicBool,
+    stop: &'p Arc<AtomicBool>,
     /// Stop once the work passes this (the exact search's exhaustive probe); `capped`
     /// records that it did.
     work_cap: Option<u64>,
@@ -333,7 +363,7 @@ pub fn search(
     params: &SearchParams,
     progress: Option<ProgressFn>,
 ) -> Result<Outcome, EvalError> {
-    search_until(program, params, progress, &AtomicBool::new(false))
+    search_until(program, params, progress, &Arc::new(AtomicBool::new(false)))
 }
 
 /// True when the bounds allow one scenario only, the failure-free run: no crash, and no
@@ -347,7 +377,7 @@ pub fn search_until(
     program: &Program,
     params: &SearchParams,
     progress: Option<ProgressFn>,
-    stop: &AtomicBool,
+    stop: &Arc<AtomicBool>,
 ) -> Result<Outcome, EvalError> {
     let mut d = Driver {
         program,
@@ -536,7 +566,7 @@ mod tests {
             ground_cap: DEFAULT_GROUND_CAP,
             probe_work: PROBE_WORK,
         };
-        let stop = AtomicBool::new(false);
+        let stop = Arc::new(AtomicBool::new(false));
         let mut d = Driver {
             program,
             params: &params,
