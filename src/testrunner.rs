@@ -161,15 +161,41 @@ fn run_inner(case: &Case) -> Result<(Status, String), String> {
 
 /// `ldfi test`
 pub fn main(args: &TestArgs) -> u8 {
-    let paths =
-        if args.paths.is_empty() { vec![PathBuf::from("specs")] } else { args.paths.clone() };
+    let defaulted = args.paths.is_empty();
+    let paths = if defaulted { vec![PathBuf::from("specs")] } else { args.paths.clone() };
+    let fail = |d: crate::diag::Diagnostic| {
+        eprint!("{}", crate::diag::render(&d, &crate::syntax::SourceMap::default(), false));
+        app::EXIT_ERROR
+    };
     let files = match collect(&paths) {
         Ok(f) => f,
+        Err(e) if defaulted => {
+            return fail(
+                crate::diag::Diagnostic::error("no-specs", e)
+                    .note("without paths, `ldfi test` runs the specs under `specs` (the default)")
+                    .hint("pass the spec files or directories to test: `ldfi test my_specs/`"),
+            )
+        }
         Err(e) => {
-            eprintln!("error: {e}");
-            return app::EXIT_ERROR;
+            return fail(
+                crate::diag::Diagnostic::error("no-specs", e)
+                    .hint("pass existing spec files or directories"),
+            )
         }
     };
+    if files.is_empty() {
+        let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        // A CI job with a wrong path must not pass forever.
+        return fail(
+            crate::diag::Diagnostic::error(
+                "no-specs",
+                format!("no *.ded files under {}", shown.join(", ")),
+            )
+            .hint(
+                "`ldfi test` runs the header lines (`// ldfi: ...`) of *.ded files; check the path",
+            ),
+        );
+    }
     let mut all = cases(&files);
     if let Some(shard) = args.shard {
         all = all

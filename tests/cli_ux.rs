@@ -291,3 +291,22 @@ fn check_says_what_decided_and_explains_the_counterexample() {
         ldfi(&["check", RETRY, "-t", "4", "-f", "2", "-c", "1", "--strategy", "exhaustive"]);
     assert!(stdout(&exhaustive).contains("why post("), "{}", stdout(&exhaustive));
 }
+
+/// `ldfi test` on a directory without spec files fails (a CI job with a wrong path must not
+/// pass forever), and outside the repository it says that `specs` is the default.
+#[test]
+fn test_without_specs_is_an_error() {
+    let dir = scratch("no-specs");
+    let empty = ldfi(&["test", dir.to_str().unwrap()]);
+    assert_eq!(empty.status.code(), Some(2), "{}", stdout(&empty));
+    assert!(stderr(&empty).contains("error[no-specs]: no *.ded files under"), "{}", stderr(&empty));
+    let outside = std::process::Command::new(env!("CARGO_BIN_EXE_ldfi"))
+        .arg("test")
+        .current_dir(&dir)
+        .output()
+        .expect("ldfi runs");
+    assert_eq!(outside.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&outside.stderr);
+    assert!(err.contains("error[no-specs]: specs:"), "{err}");
+    assert!(err.contains("runs the specs under `specs` (the default)"), "{err}");
+}

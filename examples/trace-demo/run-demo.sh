@@ -12,7 +12,7 @@
 # The planted bug: api-1 was deployed with db-1 only (no fallback to db-2).
 #
 # Usage: examples/trace-demo/run-demo.sh [WORKDIR]
-#   LDFI=path/to/ldfi (default: target/release/ldfi, built if missing)
+#   LDFI=path/to/ldfi (default: the release build, built first; CARGO_TARGET_DIR is honoured)
 #   DEMO_PORT_BASE=N  (default 47310; ports N..N+5 on 127.0.0.1)
 # Exit: 0 when the loop found a bug, 1 when it ran out of experiments, 2 on a setup error.
 set -euo pipefail
@@ -21,14 +21,22 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 work="${1:-$(mktemp -d)}"
 mkdir -p "$work"
-ldfi="${LDFI:-$root/target/release/ldfi}"
-demo="$here/target/release/trace-demo"
 base="${DEMO_PORT_BASE:-47310}"
 requests=4
 max_rounds=10
 
-[ -x "$ldfi" ] || cargo build --release --manifest-path "$root/Cargo.toml" --bin ldfi
-cargo build --release --quiet --manifest-path "$here/Cargo.toml"
+# Build a binary and print its path as cargo reports it (so CARGO_TARGET_DIR and
+# build.target-dir are honoured).
+built() { # MANIFEST BIN
+  cargo build --release --quiet --manifest-path "$1" --bin "$2" \
+    --message-format=json-render-diagnostics |
+    sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1
+}
+ldfi="${LDFI:-$(built "$root/Cargo.toml" ldfi)}"
+demo="$(built "$here/Cargo.toml" trace-demo)"
+for bin in "$ldfi" "$demo"; do
+  [ -x "$bin" ] || { echo "run-demo: no executable at '$bin' (did the build fail?)" >&2; exit 2; }
+done
 
 port() { # the port of a service
   case "$1" in

@@ -464,17 +464,37 @@ pub fn singletons(r: &Rule, diags: &mut Vec<Diagnostic>) {
     for (v, _) in all.iter().chain(positive.iter()) {
         *count.entry(v).or_default() += 1;
     }
+    // An `@async` rule's sender is the first argument of its first positive atom, which
+    // `_` cannot be (`error[async-location]`): there, suggest a named `_V` only.
+    let sender = (r.head.ann() == crate::syntax::ast::HeadAnn::Async)
+        .then(|| {
+            r.body.iter().find_map(|l| match l {
+                Literal::Pos(a) => a.args.first().map(|e| {
+                    let mut v = Vec::new();
+                    e.vars(&mut v);
+                    v.first().map(|&(_, span)| span)
+                }),
+                _ => None,
+            })
+        })
+        .flatten()
+        .flatten();
     for (v, span) in positive {
         if count[v] == 1 && !v.starts_with('_') {
+            let hint = if Some(span) == sender {
+                format!(
+                    "it is this `@async` rule's sender, which needs a name: write `_{v}` if its value does not matter; otherwise check the spelling"
+                )
+            } else {
+                format!("if any value will do, write `_` (or `_{v}`); otherwise check the spelling")
+            };
             diags.push(
                 Diagnostic::warning(
                     "singleton-variable",
                     format!("variable `{v}` appears only once in this rule"),
                 )
                 .at(span, "used nowhere else")
-                .hint(format!(
-                    "if any value will do, write `_` (or `_{v}`); otherwise check the spelling"
-                )),
+                .hint(hint),
             );
         }
     }
@@ -677,6 +697,17 @@ mod tests {
             "p(\"a\", 1)@1;\nc(N, count<N>) :- p(N, K);\npre(N) :- c(N, _);\npost(N) :- p(N, _);\n",
         );
         assert!(!codes(&d).contains(&"singleton-variable"), "{d:?}");
+        // An `@async` rule's sender cannot be `_`: the hint says `_N`, never `_`.
+        let d = lint(
+            "peer(\"a\", \"b\")@1;\ngot(P)@async :- peer(N, P);\npre(N) :- got(N);\npost(N) :- got(N);\n",
+        );
+        let w = d.iter().find(|d| d.code == "singleton-variable").expect("a warning");
+        let hint = w.hint.as_deref().unwrap_or("");
+        assert!(hint.contains("write `_N`") && !hint.contains("write `_`"), "{hint}");
+        let fixed = lint(
+            "peer(\"a\", \"b\")@1;\ngot(P)@async :- peer(_N, P);\npre(N) :- got(N);\npost(N) :- got(N);\n",
+        );
+        assert!(fixed.iter().all(|d| !d.is_error()), "{fixed:?}");
     }
 
     #[test]
