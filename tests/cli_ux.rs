@@ -310,3 +310,32 @@ fn test_without_specs_is_an_error() {
     assert!(err.contains("error[no-specs]: specs:"), "{err}");
     assert!(err.contains("runs the specs under `specs` (the default)"), "{err}");
 }
+
+/// The exact model's memory budget: past `--ground-cap`, a clear error (exit 2) that names
+/// the flag, never an abort.
+#[test]
+fn the_ground_cap_is_a_clear_error() {
+    let out = ldfi(&[
+        "check",
+        "specs/broadcast/redundant.ded",
+        "-t",
+        "3000",
+        "-f",
+        "6",
+        "-c",
+        "1",
+        "--ground-cap",
+        "10000",
+        "--probe-work",
+        "0",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "error[budget]: the exact model needs more than 10000 rule instances (--ground-cap)"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("hint: raise --ground-cap"), "{err}");
+}

@@ -281,6 +281,11 @@ pub enum EvalError {
         time: u32,
         cap: u64,
     },
+    /// Grounding the exact model took more rule firings than its budget (`--ground-cap`).
+    GroundBudget {
+        time: u32,
+        cap: u64,
+    },
     /// A check inside ldfi failed (a bug: report it).
     Internal(String),
 }
@@ -304,6 +309,11 @@ impl EvalError {
                 format!("timestep {time} took the evaluation past its budget of {cap} rule firings"),
             )
             .hint("lower the bounds (--eot, --nodes) or simplify the rules that join many tuples"),
+            EvalError::GroundBudget { time, cap } => Diagnostic::error(
+                "budget",
+                format!("the exact model needs more than {cap} rule instances (--ground-cap), reached while grounding timestep {time}"),
+            )
+            .hint("raise --ground-cap (each instance costs about 100 bytes of memory), lower --eot or --nodes, or search with --strategy exhaustive"),
             EvalError::Internal(what) => Diagnostic::error("internal", what.clone())
                 .hint("this is a bug in ldfi; please report it with the spec and the command"),
         }

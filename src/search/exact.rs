@@ -195,7 +195,10 @@ impl<'p> Model<'p> {
             params.ground_cap,
         ) {
             Ok(g) => g,
-            Err(e @ (EvalError::Budget { .. } | EvalError::Runaway { .. })) => return Err(Err(e)),
+            Err(EvalError::Budget { time, cap }) => {
+                return Err(Err(EvalError::GroundBudget { time, cap }))
+            }
+            Err(e @ EvalError::Runaway { .. }) => return Err(Err(e)),
             Err(e) => return Err(Ok(Unsupported::Eval(e.to_diagnostic().message))),
         };
         let mut agg_index = FxHashMap::default();
