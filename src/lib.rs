@@ -1,10 +1,13 @@
 //! ldfi: lineage-driven fault injection for distributed protocol specs.
 //!
-//! The pipeline, one module per stage (data flows one way):
-//! `syntax` → `analysis` → `eval` → `lineage` → `search` → `report`; `cli` is the clap
-//! front end and holds no logic. `traces` is the trace-driven mode (`ldfi traces`): its
-//! lineage comes from recorded request traces instead of a spec, and it shares only the
-//! SAT backend with `search`.
+//! The pipeline, one module per stage: `syntax` (files to AST) → `analysis` (checks and
+//! lowering to the IR) → `eval` (runs under a fault scenario, with lineage; also the
+//! grounding of every run at once) → `search` (the exact SAT model built from that
+//! grounding, and the exhaustive and random baselines) → `lineage` (why / why-not
+//! explanations of a counterexample) → `report` (text, JSON, HTML, DOT). `cli` is the clap
+//! front end and `app` runs its commands. `traces` is the trace-driven mode (`ldfi
+//! traces`): its lineage comes from recorded request traces instead of a spec, and it
+//! shares only the SAT backend with `search`.
 
 pub mod analysis;
 pub mod app;
