@@ -270,18 +270,8 @@ fn base_params(
     timeout: Duration,
 ) -> SearchParams {
     SearchParams {
-        eot,
-        eff,
-        crashes,
-        nodes,
-        strategy: Strategy::Ldfi,
-        max_runs: None,
         timeout: Some(timeout),
-        seed: 0,
-        all: false,
-        tuple_cap: ldfi::eval::DEFAULT_TUPLE_CAP,
-        ground_cap: ldfi::search::DEFAULT_GROUND_CAP,
-        probe_work: ldfi::search::PROBE_WORK,
+        ..SearchParams::new(eot, eff, crashes, nodes, Strategy::Ldfi)
     }
 }
 

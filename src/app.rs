@@ -42,22 +42,9 @@ pub struct Prepared {
 
 impl Prepared {
     /// Search parameters for these bounds with every option at its default (no budget,
-    /// seed 0, first counterexample only, negative support on, one worker).
+    /// seed 0, first counterexample only).
     pub fn search_params(&self, strategy: Strategy) -> SearchParams {
-        SearchParams {
-            eot: self.eot,
-            eff: self.eff,
-            crashes: self.crashes,
-            nodes: self.nodes.clone(),
-            strategy,
-            max_runs: None,
-            timeout: None,
-            seed: 0,
-            all: false,
-            tuple_cap: crate::eval::DEFAULT_TUPLE_CAP,
-            ground_cap: crate::search::DEFAULT_GROUND_CAP,
-            probe_work: crate::search::PROBE_WORK,
-        }
+        SearchParams::new(self.eot, self.eff, self.crashes, self.nodes.clone(), strategy)
     }
 
     pub fn bounds_text(&self) -> String {

@@ -26,18 +26,9 @@ struct Bounds {
 
 fn params(b: &Bounds, strategy: Strategy, max_runs: u64, timeout: Duration) -> SearchParams {
     SearchParams {
-        eot: b.eot,
-        eff: b.eff,
-        crashes: b.crashes,
-        nodes: b.nodes.clone(),
-        strategy,
         max_runs: Some(max_runs),
         timeout: Some(timeout),
-        seed: 0,
-        all: false,
-        tuple_cap: eval::DEFAULT_TUPLE_CAP,
-        ground_cap: ldfi::search::DEFAULT_GROUND_CAP,
-        probe_work: ldfi::search::PROBE_WORK,
+        ..SearchParams::new(b.eot, b.eff, b.crashes, b.nodes.clone(), strategy)
     }
 }
 

@@ -30,18 +30,9 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 
 fn params(b: ShapeBounds, nodes: &[Sym], strategy: Strategy) -> SearchParams {
     SearchParams {
-        eot: b.eot,
-        eff: b.eff,
-        crashes: b.crashes,
-        nodes: nodes.to_vec(),
-        strategy,
         max_runs: Some(MAX_RUNS),
         timeout: Some(TIMEOUT),
-        seed: 0,
-        all: false,
-        tuple_cap: eval::DEFAULT_TUPLE_CAP,
-        ground_cap: ldfi::search::DEFAULT_GROUND_CAP,
-        probe_work: ldfi::search::PROBE_WORK,
+        ..SearchParams::new(b.eot, b.eff, b.crashes, nodes.to_vec(), strategy)
     }
 }
 

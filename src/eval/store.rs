@@ -96,17 +96,10 @@ impl RelStore {
             .map(|(_, index)| index.get(key).map_or(&[][..], |v| v.as_slice()))
     }
 
-    /// The tuples whose `cols` hold `key` (an empty `cols` means every tuple).
+    /// The tuples whose `cols` hold `key` (an empty `cols` means every tuple; none without
+    /// an index over exactly `cols`: the join plans ask only for indexed columns).
     pub fn lookup(&self, cols: &[u8], key: &[Value]) -> &[TupleId] {
-        if cols.is_empty() {
-            return &self.list;
-        }
-        for (c, index) in &self.indexes {
-            if c.as_slice() == cols {
-                return index.get(key).map_or(&[], |v| v.as_slice());
-            }
-        }
-        &[]
+        self.lookup_indexed(cols, key).unwrap_or(&[])
     }
 }
 

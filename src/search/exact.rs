@@ -540,21 +540,24 @@ impl<'p> Model<'p> {
                 self.agg_instance(r, rel, time, &vals, f.msg)?
             }
             Source::Rule(r) => {
-                let fire = self.fire_time(r, time);
-                let mut lits: Vec<B> = f.body.iter().map(|&b| self.lit_of(b)).collect();
-                for &n in &f.negs {
-                    let m = self.matches(n, fire);
-                    lits.push(!m);
-                }
+                let fired = self.body(&f.body, &f.negs, self.fire_time(r, time));
                 match f.msg {
-                    Some(msg) => {
-                        let sent = self.and(&lits);
-                        self.message(sent, msg)
-                    }
-                    None => self.and(&lits),
+                    Some(msg) => self.message(fired, msg),
+                    None => fired,
                 }
             }
         })
+    }
+
+    /// A rule instance's body holds at `fire`: its positive tuples, and no ground tuple
+    /// matches any of its negated atoms.
+    fn body(&mut self, body: &[TupleId], negs: &[u32], fire: u32) -> B {
+        let mut lits: Vec<B> = body.iter().map(|&b| self.lit_of(b)).collect();
+        for &n in negs {
+            let m = self.matches(n, fire);
+            lits.push(!m);
+        }
+        self.and(&lits)
     }
 
     /// A message is delivered: it is sent (`sent`) and its channel delivers it.
@@ -666,12 +669,7 @@ impl<'p> Model<'p> {
         let mut per_binding: Vec<Vec<B>> = vec![Vec::new(); n];
         for row in rows {
             self.size.instances += 1;
-            let mut lits: Vec<B> = row.body.iter().map(|&b| self.lit_of(b)).collect();
-            for &neg in row.negs.iter() {
-                let m = self.matches(neg, fire);
-                lits.push(!m);
-            }
-            let inst = self.and(&lits);
+            let inst = self.body(&row.body, &row.negs, fire);
             per_binding[row.binding as usize].push(inst);
         }
         let bindings: Vec<B> = per_binding.iter().map(|insts| self.or(insts)).collect();
@@ -1018,8 +1016,7 @@ fn shrink(d: &mut Driver, mut run: Run) -> Result<Run, EvalError> {
         for t in without {
             let r = d.run(&t, false)?;
             if r.is_violation() {
-                let eff = exhaustive::effective(&r);
-                run = if eff == r.scenario { r } else { d.run(&eff, false)? };
+                run = replay_effective(d, r)?.0;
                 continue 'again;
             }
         }
@@ -1068,9 +1065,17 @@ fn candidate(d: &mut Driver, m: &mut Model, bound: Option<usize>) -> Result<Cand
         }
         return Ok(Candidate::Spurious);
     }
+    let (run, eff) = replay_effective(d, run)?;
+    Ok(Candidate::Violation(Box::new(run), eff))
+}
+
+/// A run and its effective fault set (the omissions that cut a message, and the crashes),
+/// replayed under that set when the run's own has more (the same run, reported with only
+/// the faults that matter).
+fn replay_effective(d: &mut Driver, run: Run) -> Result<(Run, Scenario), EvalError> {
     let eff = exhaustive::effective(&run);
     let run = if eff == run.scenario { run } else { d.run(&eff, false)? };
-    Ok(Candidate::Violation(Box::new(run), eff))
+    Ok((run, eff))
 }
 
 /// A solve was stopped: say why (Ctrl-C or `--timeout`, else the solver itself); the

@@ -553,18 +553,14 @@ mod tests {
         mode: Mode,
     ) -> (bool, BTreeSet<FaultKey>, Stats) {
         let params = SearchParams {
-            eot,
-            eff,
-            crashes,
-            nodes: program.inferred_nodes.clone(),
-            strategy: Strategy::Exhaustive,
-            max_runs: None,
-            timeout: None,
-            seed: 0,
             all: true,
-            tuple_cap: eval::DEFAULT_TUPLE_CAP,
-            ground_cap: DEFAULT_GROUND_CAP,
-            probe_work: PROBE_WORK,
+            ..SearchParams::new(
+                eot,
+                eff,
+                crashes,
+                program.inferred_nodes.clone(),
+                Strategy::Exhaustive,
+            )
         };
         let stop = Arc::new(AtomicBool::new(false));
         let mut d = Driver {
